@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import { Finding } from './finding.js';
+import { EpochMs, Quality, SensorId } from './reading.js';
+
+/**
+ * The sync envelope: what an edge posts to `POST /v1/ingest`, and what the cloud answers.
+ *
+ * Every record leaves the edge with (gateway, stream, seq). Sequences are dense per stream:
+ * a batch covers firstSeq..lastSeq and carries exactly that many records (DESIGN guarantee 2).
+ */
+
+export const GatewayId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, _ . - (starting with a letter or digit)');
+export type GatewayId = z.infer<typeof GatewayId>;
+
+export const Stream = z.enum(['readings', 'findings']);
+export type Stream = z.infer<typeof Stream>;
+
+const Int = z.number().int();
+const Seq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+
+/**
+ * One sensor's readings in a batch, column by column. Timestamps and sequences are deltas from
+ * the previous entry, and the first delta is 0 (entry 0 is at t0 / s0); this keeps the JSON small
+ * and compresses well. `lag` is gateway receive time minus source time, per reading.
+ */
+export const SeriesBlock = z
+  .strictObject({
+    sensor: SensorId,
+    s0: Seq,
+    ds: z.array(Int.min(0)),
+    t0: EpochMs,
+    dt: z.array(Int),
+    values: z.array(z.number().finite()),
+    quality: z.array(Quality).optional().describe('absent: every reading is good'),
+    lag: z.array(Int),
+  })
+  .refine(
+    (b) =>
+      b.ds.length === b.values.length &&
+      b.dt.length === b.values.length &&
+      b.lag.length === b.values.length &&
+      (b.quality === undefined || b.quality.length === b.values.length),
+    { message: 'ds, dt, lag, quality and values must have the same length' },
+  )
+  .refine((b) => b.values.length > 0 && b.ds[0] === 0 && b.dt[0] === 0, {
+    message: 'a block holds at least one reading and its first deltas (ds[0], dt[0]) are 0',
+  });
+export type SeriesBlock = z.infer<typeof SeriesBlock>;
+
+const BatchHead = {
+  gateway: GatewayId,
+  firstSeq: Seq,
+  lastSeq: Seq,
+  sentAt: EpochMs.describe('gateway clock when sent; the cloud compares it with its own'),
+};
+
+export const ReadingsBatch = z.strictObject({
+  ...BatchHead,
+  stream: z.literal('readings'),
+  encoding: z.literal('columnar-json-v1'),
+  series: z.array(SeriesBlock),
+});
+export type ReadingsBatch = z.infer<typeof ReadingsBatch>;
+
+export const FindingsBatch = z.strictObject({
+  ...BatchHead,
+  stream: z.literal('findings'),
+  encoding: z.literal('rows-json-v1'),
+  findings: z.array(z.strictObject({ seq: Seq, finding: Finding })),
+});
+export type FindingsBatch = z.infer<typeof FindingsBatch>;
+
+export const SyncBatch = z
+  .discriminatedUnion('stream', [ReadingsBatch, FindingsBatch])
+  .superRefine((b, ctx) => {
+    const problem = checkSequences(b);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['lastSeq'] });
+  });
+export type SyncBatch = z.infer<typeof SyncBatch>;
+
+/** Sequences of every record in a batch, in the order they appear. */
+export function batchSequences(b: ReadingsBatch | FindingsBatch): number[] {
+  if (b.stream === 'findings') return b.findings.map((f) => f.seq);
+  const out: number[] = [];
+  for (const block of b.series) {
+    let s = block.s0;
+    for (const d of block.ds) {
+      s += d;
+      out.push(s);
+    }
+  }
+  return out;
+}
+
+/** A batch must carry each sequence of firstSeq..lastSeq exactly once. */
+function checkSequences(b: ReadingsBatch | FindingsBatch): string | undefined {
+  if (b.lastSeq < b.firstSeq) return 'lastSeq is below firstSeq';
+  const span = b.lastSeq - b.firstSeq + 1;
+  const seqs = batchSequences(b);
+  if (seqs.length !== span) return `batch declares ${span} records (seq ${b.firstSeq}..${b.lastSeq}) but carries ${seqs.length}`;
+  const seen = new Set<number>();
+  for (const s of seqs) {
+    if (s < b.firstSeq || s > b.lastSeq) return `record seq ${s} is outside ${b.firstSeq}..${b.lastSeq}`;
+    if (seen.has(s)) return `record seq ${s} appears twice`;
+    seen.add(s);
+  }
+  return undefined;
+}
+
+/** Things the cloud hands back to an edge in a reply. Applied by the edge with version checks. */
+export const Pushback = z.strictObject({
+  config: z.strictObject({ version: Int.min(1), settings: z.record(z.string(), z.unknown()) }).optional(),
+  models: z
+    .array(z.strictObject({ name: z.string(), version: Int.min(1), sha256: z.string(), url: z.string() }))
+    .optional(),
+  alarmAcks: z
+    .array(z.strictObject({ alarmId: z.string(), by: z.string(), at: EpochMs, note: z.string().optional() }))
+    .optional(),
+});
+export type Pushback = z.infer<typeof Pushback>;
+
+/**
+ * 200 reply. `acceptedThrough` is the committed watermark for (gateway, stream) after this batch:
+ * everything at or below it is in the cloud. `duplicate` says nothing was written because the
+ * batch was already at or below the watermark.
+ */
+export const SyncReply = z.strictObject({
+  acceptedThrough: Int.min(0),
+  duplicate: z.boolean(),
+  written: Int.min(0),
+  cloudTime: EpochMs,
+  push: Pushback.optional(),
+});
+export type SyncReply = z.infer<typeof SyncReply>;
+
+/** 4xx/5xx reply. On SEQUENCE_GAP, `acceptedThrough` tells the edge where to rewind to. */
+export const SyncErrorReply = z.strictObject({
+  error: z.strictObject({ code: z.string(), message: z.string() }),
+  acceptedThrough: Int.min(0).optional(),
+  cloudTime: EpochMs,
+});
+export type SyncErrorReply = z.infer<typeof SyncErrorReply>;
