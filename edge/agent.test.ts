@@ -1,0 +1,105 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../shared/log.js';
+import { connectClient, eventually, testBroker, type TestBroker } from '../test/helpers/mqtt.js';
+import { startAgent } from './agent.js';
+import { EdgeConfig } from './config.js';
+
+const T = Date.UTC(2026, 10, 22, 8);
+
+function config(dataDir: string, broker: TestBroker | undefined, gateway = 'gw-test') {
+  return EdgeConfig.parse({
+    gateway: { id: gateway, site: 'plant1' },
+    dataDir,
+    sources: [
+      {
+        type: 'mqtt',
+        ...(broker ? { url: broker.url, subscribe: [`${broker.prefix}#`], topicPrefix: broker.prefix, clientId: `mw-agent-${broker.unique}` } : { embeddedBroker: { port: 0 } }),
+      },
+    ],
+    mcp: { http: { port: 0 } },
+  });
+}
+
+function rows(dataDir: string, sql: string): unknown[] {
+  const db = new Database(join(dataDir, 'historian.sqlite'), { readonly: true });
+  try {
+    return db.prepare(sql).all();
+  } finally {
+    db.close();
+  }
+}
+
+describe('edge agent over MQTT', () => {
+  let broker: TestBroker;
+  beforeAll(async () => {
+    broker = await testBroker();
+  });
+  afterAll(async () => {
+    await broker.stop();
+  });
+
+  it('commits valid readings, dead-letters bad ones, and keeps going', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mw-edge-'));
+    const agent = await startAgent(config(dataDir, broker), { log: silentLogger, version: 'test' });
+    expect(await eventually(() => agent.status().sources[0]!.state === 'connected')).toBe(true);
+    const pub = await connectClient(broker.url);
+    const topic = (s: string) => `${broker.prefix}acme/plant1/line-1/pump-1/${s}`;
+    await pub.publishAsync(topic('flow'), JSON.stringify({ ts: T, value: 12.5 }), { qos: 1 });
+    await pub.publishAsync(topic('flow'), '{"ts": 1, "value": NaN}', { qos: 1 });
+    await pub.publishAsync(topic('temp'), JSON.stringify([{ ts: T, value: 40 }, { ts: T + 1000, value: 41, quality: 'bad' }]), { qos: 1 });
+    await pub.publishAsync(topic('flow'), JSON.stringify({ ts: T, value: 'high' }), { qos: 1 });
+    await pub.publishAsync(topic('flow'), JSON.stringify({ ts: T + 1000, value: 13 }), { qos: 1 });
+    await pub.endAsync();
+
+    expect(await eventually(() => agent.status().counters.readingsCommitted === 4 && agent.status().deadLetters === 2)).toBe(true);
+    await agent.stop();
+
+    expect(rows(dataDir, 'SELECT s.name, r.ts, r.value, r.quality FROM readings r JOIN sensors s ON s.id = r.sensor_id ORDER BY r.seq')).toEqual([
+      { name: 'acme/plant1/line-1/pump-1/flow', ts: T, value: 12.5, quality: 0 },
+      { name: 'acme/plant1/line-1/pump-1/temp', ts: T, value: 40, quality: 0 },
+      { name: 'acme/plant1/line-1/pump-1/temp', ts: T + 1000, value: 41, quality: 2 },
+      { name: 'acme/plant1/line-1/pump-1/flow', ts: T + 1000, value: 13, quality: 0 },
+    ]);
+    const dead = rows(dataDir, 'SELECT reason, raw, raw_bytes FROM dead_letters ORDER BY id') as { reason: string; raw: Buffer }[];
+    expect(dead.map((d) => d.reason)).toEqual(['payload is not JSON', expect.stringMatching(/^payload is not a reading/)]);
+    expect(dead[0]!.raw.toString()).toBe('{"ts": 1, "value": NaN}');
+  });
+
+  it('receives what was published while it was down (persistent session, QoS 1)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mw-edge-'));
+    const cfg = config(dataDir, broker);
+    const first = await startAgent(cfg, { log: silentLogger, version: 'test' });
+    expect(await eventually(() => first.status().sources[0]!.state === 'connected')).toBe(true);
+    // Give the SUBACK time to land so the broker holds the subscription in the session.
+    await new Promise((r) => setTimeout(r, 300));
+    await first.stop();
+
+    const pub = await connectClient(broker.url);
+    for (let i = 0; i < 50; i++) {
+      await pub.publishAsync(`${broker.prefix}acme/plant1/line-1/press-1/pressure`, JSON.stringify({ ts: T + i * 1000, value: i }), { qos: 1 });
+    }
+    await pub.endAsync();
+
+    const second = await startAgent(cfg, { log: silentLogger, version: 'test' });
+    expect(await eventually(() => second.status().storedReadings === 50)).toBe(true);
+    await second.stop();
+    const values = rows(dataDir, 'SELECT value FROM readings ORDER BY seq').map((r) => (r as { value: number }).value);
+    expect(values).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
+  it('runs its own broker when none is configured', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mw-edge-'));
+    const agent = await startAgent(config(dataDir, undefined), { log: silentLogger, version: 'test' });
+    const url = agent.status().sources[0]!.endpoint;
+    expect(url).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
+    const pub = await connectClient(url);
+    await pub.publishAsync('factory/acme/plant1/line-1/cnc-1/speed', JSON.stringify({ ts: T, value: 12000 }), { qos: 1 });
+    await pub.endAsync();
+    expect(await eventually(() => agent.status().storedReadings === 1)).toBe(true);
+    await agent.stop();
+  });
+});

@@ -1,0 +1,125 @@
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { listen, sendJson } from '../shared/http.js';
+import type { Logger } from '../shared/log.js';
+import { createMcpHttpHandler } from '../shared/mcp/http.js';
+import type { EdgeConfig } from './config.js';
+import { buildEdgeMcpServer } from './mcp/server.js';
+import { openReadOnlyDb, type SqliteDb } from './store/db.js';
+import { createHistorianQueries } from './store/queries.js';
+import { openStore, type Store } from './store/store.js';
+import { createSource } from './sources/registry.js';
+import type { Sink, Source, SourceStatus } from './sources/types.js';
+import { createSyncClient, type SyncClient, type SyncStatus } from './sync/client.js';
+import { createTelemetry, type Counters, type Telemetry } from './telemetry/events.js';
+
+export interface AgentStatus {
+  gateway: string;
+  counters: Counters;
+  storedReadings: number;
+  deadLetters: number;
+  sync: SyncStatus | null;
+  sources: SourceStatus[];
+}
+
+export interface Agent {
+  readonly mcpUrl: string;
+  readonly store: Store;
+  readonly sources: readonly Source[];
+  readonly telemetry: Telemetry;
+  readonly sync: SyncClient | null;
+  status(): AgentStatus;
+  /** For the MCP stdio transport: a server on the same read-only connection. */
+  buildMcpServer(): ReturnType<typeof buildEdgeMcpServer>;
+  stop(): Promise<void>;
+}
+
+export interface AgentDeps {
+  log: Logger;
+  version: string;
+}
+
+export const historianFile = (cfg: EdgeConfig): string => join(cfg.dataDir, 'historian.sqlite');
+
+/**
+ * Wires the stages by hand. Consumers start before producers (store → MCP → sync → sources) so
+ * that nothing is read before there is somewhere to put it; stop runs in reverse and drains.
+ */
+export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agent> {
+  const log = deps.log.child({ gateway: cfg.gateway.id });
+  const telemetry = createTelemetry(log);
+
+  const store = openStore({ file: historianFile(cfg), synchronous: cfg.store.synchronous });
+  const readDb: SqliteDb = openReadOnlyDb(store.file);
+  const queries = createHistorianQueries(readDb);
+  const buildMcpServer = () => buildEdgeMcpServer({ queries, gatewayId: cfg.gateway.id, version: deps.version });
+
+  const http: Server = createServer();
+  const mcp = createMcpHttpHandler({ buildServer: buildMcpServer, extraHosts: [cfg.mcp.http.host], log });
+  let statusNow: () => AgentStatus = () => {
+    throw new Error('agent not started');
+  };
+  http.on('request', (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/mcp') void mcp(req, res);
+    else if (path === '/healthz' && req.method === 'GET') sendJson(res, 200, { ok: true, ...statusNow() });
+    else sendJson(res, 404, { error: { code: 'NOT_FOUND', message: 'try POST /mcp or GET /healthz' } });
+  });
+  const port = await listen(http, cfg.mcp.http.host, cfg.mcp.http.port);
+  const host = cfg.mcp.http.host.includes(':') ? `[${cfg.mcp.http.host}]` : cfg.mcp.http.host;
+  const mcpUrl = `http://${host}:${port}/mcp`;
+
+  const sync =
+    cfg.sync.url && cfg.sync.token
+      ? createSyncClient(
+          store.outbox,
+          { ...cfg.sync, url: cfg.sync.url, token: cfg.sync.token, gatewayId: cfg.gateway.id },
+          telemetry,
+        )
+      : null;
+  sync?.start();
+
+  const sink: Sink = {
+    commit(source, readings) {
+      store.readings.write(readings);
+      telemetry.readingsCommitted(source, readings.length);
+    },
+    deadLetter(source, entry) {
+      store.deadLetters.add({ source, ...entry });
+    },
+  };
+  const sources = cfg.sources.map((s) => createSource(s, { gatewayId: cfg.gateway.id, telemetry }));
+  for (const s of sources) await s.start(sink);
+
+  statusNow = () => {
+    const o = store.outbox.state();
+    return {
+      gateway: cfg.gateway.id,
+      counters: { ...telemetry.counters },
+      storedReadings: o.lastSeq,
+      deadLetters: store.deadLetters.count(),
+      sync: sync?.status() ?? null,
+      sources: sources.map((s) => s.status()),
+    };
+  };
+  log.info('edge_started', { mcpUrl, historian: store.file, sources: sources.map((s) => s.status().endpoint), sync: cfg.sync.url ?? null });
+
+  return {
+    mcpUrl,
+    store,
+    sources,
+    telemetry,
+    sync,
+    status: () => statusNow(),
+    buildMcpServer,
+    async stop() {
+      for (const s of [...sources].reverse()) await s.stop();
+      await sync?.stop();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      readDb.close();
+      store.close();
+      log.info('edge_stopped', {});
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { BackoffConfig, GatewayIdentity, HttpListen, LogLevel } from '../shared/config.js';
+import { SourceConfig } from './sources/registry.js';
+
+export const SyncConfig = z
+  .strictObject({
+    url: z
+      .string()
+      .regex(/^https?:\/\//, 'an http:// or https:// URL')
+      .optional()
+      .describe('cloud base URL (batches go to <url>/v1/ingest); absent: keep everything local'),
+    token: z.string().min(1).optional().describe('this gateway\'s token, from `millwright cloud gateway add`'),
+    batchSize: z.number().int().min(1).max(100_000).default(5000).describe('readings per batch'),
+    intervalMs: z.number().int().min(10).default(1000).describe('pause when nothing is pending'),
+    timeoutMs: z.number().int().min(100).default(15_000).describe('per request'),
+    backoff: BackoffConfig,
+  })
+  .refine((s) => s.url === undefined || s.token !== undefined, { message: 'sync.token is required when sync.url is set', path: ['token'] })
+  .prefault({});
+
+export const EdgeConfig = z.strictObject({
+  gateway: GatewayIdentity,
+  dataDir: z.string().default('./data/edge').describe('historian directory (historian.sqlite lives here)'),
+  store: z
+    .strictObject({
+      synchronous: z
+        .enum(['normal', 'full'])
+        .default('normal')
+        .describe('normal: safe against a crash, a power cut may lose the last second; full: fsync per commit'),
+    })
+    .prefault({}),
+  sources: z.array(SourceConfig).min(1).describe('where readings come from'),
+  sync: SyncConfig,
+  mcp: z.strictObject({ http: HttpListen(8811) }).prefault({}),
+  log: z.strictObject({ level: LogLevel }).prefault({}),
+});
+export type EdgeConfig = z.output<typeof EdgeConfig>;
+
+export const EXAMPLE_EDGE_CONFIG = `# millwright edge agent
+gateway:
+  id: plant1-gw1
+  site: plant1
+dataDir: ./data/edge
+store:
+  synchronous: normal
+sources:
+  - type: mqtt
+    name: line-broker
+    # url: mqtt://127.0.0.1:1883    # absent: an embedded broker on 127.0.0.1:1884
+    subscribe: ["factory/#"]
+    topicPrefix: factory/
+sync:
+  url: http://127.0.0.1:8810
+  token: mwg_replace-with-the-token-from-cloud-gateway-add
+  batchSize: 5000
+mcp:
+  http: { host: 127.0.0.1, port: 8811 }
+`;

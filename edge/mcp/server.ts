@@ -1,0 +1,110 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { parseTimeArg, TimeArg, ToolInputError } from '../../shared/mcp/time.js';
+import { Quality } from '../../shared/reading.js';
+import type { HistorianQueries } from '../store/queries.js';
+
+export interface EdgeMcpDeps {
+  queries: HistorianQueries;
+  gatewayId: string;
+  version: string;
+}
+
+const SensorRow = z.object({
+  sensor: z.string(),
+  firstSeen: z.number().describe('ms since epoch'),
+  latest: z.object({ ts: z.number(), value: z.number(), quality: Quality }).nullable(),
+});
+
+const Point = z.object({ ts: z.number(), value: z.number(), quality: Quality });
+const Bucket = z.object({ start: z.number(), min: z.number(), max: z.number(), avg: z.number(), count: z.number() });
+
+/** Answers a tool call, turning a bad argument into a tool error the assistant can act on. */
+function answer<T extends Record<string, unknown>>(run: () => { data: T; text: string }): CallToolResult {
+  try {
+    const { data, text } = run();
+    return { structuredContent: data, content: [{ type: 'text', text }] };
+  } catch (err) {
+    if (err instanceof ToolInputError) return { isError: true, content: [{ type: 'text', text: err.message }] };
+    throw err;
+  }
+}
+
+const fmt = (ms: number) => new Date(ms).toISOString();
+
+/** The floor's MCP server: answers from the local historian, so it works with no internet. */
+export function buildEdgeMcpServer(deps: EdgeMcpDeps): McpServer {
+  const server = new McpServer({ name: 'millwright-edge', version: deps.version });
+  const { queries } = deps;
+
+  server.registerTool(
+    'list_sensors',
+    {
+      title: 'List sensors',
+      description: `Sensors known to gateway ${deps.gatewayId}, with their latest value. Filter by a path prefix such as "acme/plant1/line-1/"; page with the returned cursor.`,
+      inputSchema: {
+        prefix: z.string().max(256).optional().describe('only sensors whose id starts with this'),
+        limit: z.number().int().min(1).max(1000).default(200),
+        cursor: z.string().max(256).optional().describe('nextCursor from a previous call'),
+      },
+      outputSchema: { sensors: z.array(SensorRow), nextCursor: z.string().nullable() },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    ({ prefix, limit, cursor }) =>
+      answer(() => {
+        const after = cursor === undefined ? '' : Buffer.from(cursor, 'base64url').toString('utf8');
+        const page = queries.listSensors({ prefix, limit: limit + 1, after });
+        const sensors = page.slice(0, limit);
+        const nextCursor = page.length > limit ? Buffer.from(sensors[sensors.length - 1]!.sensor).toString('base64url') : null;
+        const lines = sensors.map((s) =>
+          s.latest ? `${s.sensor} = ${s.latest.value} (${s.latest.quality}, ${fmt(s.latest.ts)})` : `${s.sensor} (no readings)`,
+        );
+        const text = `${sensors.length} sensor(s)${nextCursor ? ' (more: pass nextCursor)' : ''}\n${lines.join('\n')}`;
+        return { data: { sensors, nextCursor }, text };
+      }),
+  );
+
+  server.registerTool(
+    'get_sensor_history',
+    {
+      title: 'Sensor history',
+      description:
+        'Readings of one sensor between from and to (default: all of its history). Up to maxPoints raw readings are returned as they are; longer ranges come back as time buckets with min, max, avg and count, so spikes stay visible.',
+      inputSchema: {
+        sensor: z.string().min(1).max(256).describe('sensor id, as list_sensors shows it'),
+        from: TimeArg.optional(),
+        to: TimeArg.optional(),
+        maxPoints: z.number().int().min(1).max(10_000).default(1000),
+      },
+      outputSchema: {
+        sensor: z.string(),
+        from: z.number(),
+        to: z.number(),
+        count: z.number().describe('readings in the range'),
+        downsampled: z.boolean(),
+        bucketMs: z.number().optional(),
+        points: z.array(Point).optional(),
+        buckets: z.array(Bucket).optional(),
+      },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    (args) =>
+      answer(() => {
+        const from = parseTimeArg(args.from, 'from') ?? 0;
+        const to = parseTimeArg(args.to, 'to') ?? Date.now();
+        if (to < from) throw new ToolInputError(`"to" (${fmt(to)}) is before "from" (${fmt(from)})`);
+        if (!queries.sensorExists(args.sensor)) {
+          throw new ToolInputError(`unknown sensor "${args.sensor}": call list_sensors (optionally with a prefix) to see the sensor ids`);
+        }
+        const h = queries.history({ sensor: args.sensor, from, to, maxPoints: args.maxPoints });
+        const text = h.downsampled
+          ? `${h.sensor}: ${h.count} readings in ${h.buckets.length} buckets of ${h.bucketMs} ms\n` +
+            h.buckets.map((b) => `${fmt(b.start)} min ${b.min} max ${b.max} avg ${b.avg.toFixed(4)} n ${b.count}`).join('\n')
+          : `${h.sensor}: ${h.count} readings\n` + h.points.map((p) => `${fmt(p.ts)} ${p.value} ${p.quality}`).join('\n');
+        return { data: { ...h }, text };
+      }),
+  );
+
+  return server;
+}

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { BackoffConfig, Port } from '../../../shared/config.js';
+import { DEFAULT_TOPIC_PREFIX } from '../../../shared/mqtt-json.js';
+
+export const MqttSourceConfig = z.strictObject({
+  type: z.literal('mqtt'),
+  name: z.string().min(1).max(64).default('mqtt').describe('name of this source in logs and status'),
+  url: z
+    .string()
+    .regex(/^(mqtts?|wss?|tcp):\/\//, 'an mqtt://, mqtts://, ws:// or wss:// URL')
+    .optional()
+    .describe('broker to subscribe to; absent: the agent runs an embedded broker (embeddedBroker)'),
+  embeddedBroker: z
+    .strictObject({
+      host: z.string().default('127.0.0.1').describe('address the embedded broker binds'),
+      port: Port.default(1884).describe('port of the embedded broker (1883 is usually a real broker)'),
+    })
+    .prefault({})
+    .describe('used only when url is absent'),
+  clientId: z.string().min(1).max(128).optional().describe('MQTT client id; default millwright-<gateway id>-<name>'),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  subscribe: z.array(z.string().min(1)).min(1).default([`${DEFAULT_TOPIC_PREFIX}#`]).describe('topic filters'),
+  topicPrefix: z.string().default(DEFAULT_TOPIC_PREFIX).describe('removed from the topic to give the sensor id'),
+  keepaliveSec: z.number().int().min(5).max(600).default(30),
+  maxPayloadBytes: z.number().int().min(64).default(256 * 1024).describe('larger messages are dead-lettered'),
+  reconnect: BackoffConfig,
+});
+export type MqttSourceConfig = z.output<typeof MqttSourceConfig>;
+
+/** Parsed by a test, so it cannot drift from the schema. */
+export const EXAMPLE_MQTT_SOURCE = `
+- type: mqtt
+  name: line-broker
+  url: mqtt://127.0.0.1:1883      # absent: an embedded broker on embeddedBroker.port
+  subscribe: ["factory/#"]
+  topicPrefix: factory/           # factory/acme/plant1/line-1/pump-1/flow -> acme/plant1/line-1/pump-1/flow
+  maxPayloadBytes: 262144
+  reconnect: { baseMs: 500, capMs: 30000 }
+`;

@@ -1,0 +1,30 @@
+import type { Reading } from '../../shared/reading.js';
+
+/** Where a source hands what it read. Both calls return only once the data is committed. */
+export interface Sink {
+  /** Commits readings durably in one transaction. Throws if they were not committed. */
+  commit(source: string, readings: readonly Reading[]): void;
+  /** Keeps input that could not be read, with the reason and the raw bytes (capped). */
+  deadLetter(source: string, entry: { topic?: string; reason: string; raw?: Uint8Array }): void;
+}
+
+export type SourceState = 'starting' | 'connected' | 'reconnecting' | 'offline' | 'stopped';
+
+export interface SourceStatus {
+  name: string;
+  type: string;
+  state: SourceState;
+  /** Where the source reads from, without credentials. */
+  endpoint: string;
+  messages: number;
+  lastMessageAt: number | null;
+  lastError: string | null;
+}
+
+export interface Source {
+  readonly name: string;
+  start(sink: Sink): Promise<void>;
+  /** Stops reading and waits for in-flight data to be committed or left unacknowledged. */
+  stop(): Promise<void>;
+  status(): SourceStatus;
+}

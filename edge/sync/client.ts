@@ -1,0 +1,198 @@
+import { backoffDelay, type BackoffOptions } from '../../shared/backoff.js';
+import { encodeSeries } from '../../shared/sync-codec.js';
+import type { ReadingsBatch } from '../../shared/sync.js';
+import type { Outbox } from '../store/outbox.js';
+import type { Telemetry } from '../telemetry/events.js';
+import { classifyNetworkError, classifyResponse, type Delivery } from './classify.js';
+
+export interface SyncOptions {
+  url: string;
+  token: string;
+  gatewayId: string;
+  batchSize: number;
+  intervalMs: number;
+  timeoutMs: number;
+  backoff: BackoffOptions;
+}
+
+export interface SyncStatus {
+  state: 'idle' | 'sending' | 'backing-off' | 'blocked' | 'stopped';
+  ackedSeq: number;
+  pendingRecords: number;
+  /** Seconds between now and the receive time of the oldest reading not yet in the cloud. */
+  lagSeconds: number;
+  lastSuccessAt: number | null;
+  lastError: string | null;
+  /** Cloud clock minus gateway clock, from the last reply (DESIGN guarantee 7). */
+  clockOffsetMs: number | null;
+}
+
+export interface SyncClient {
+  start(): void;
+  /** Stops after the batch in flight settles (or its request times out). */
+  stop(): Promise<void>;
+  status(): SyncStatus;
+  /** Resolves when everything committed before the call is acknowledged by the cloud. */
+  drained(timeoutMs: number): Promise<boolean>;
+}
+
+/**
+ * Store-and-forward: reads pending readings from the outbox in seq order, posts them as one
+ * batch, and moves the outbox cursor only to what the cloud says it committed.
+ */
+export function createSyncClient(outbox: Outbox, opts: SyncOptions, telemetry: Telemetry): SyncClient {
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  let state: SyncStatus['state'] = 'idle';
+  let clockOffsetMs: number | null = null;
+  let lastRejected = '';
+  let attempt = 0;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
+
+  async function post(batch: ReadingsBatch): Promise<Delivery> {
+    const started = Date.now();
+    try {
+      const res = await fetch(`${opts.url.replace(/\/$/, '')}/v1/ingest`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${opts.token}` },
+        body: JSON.stringify(batch),
+        signal: AbortSignal.timeout(opts.timeoutMs),
+      });
+      const text = await res.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      const delivery = classifyResponse(res.status, body);
+      const cloudTime = delivery.outcome === 'accepted' ? delivery.reply.cloudTime : delivery.outcome === 'retry' ? delivery.cloudTime : undefined;
+      // The cloud stamped its time somewhere inside the round trip; assume the middle.
+      if (cloudTime !== undefined) clockOffsetMs = cloudTime - Math.round((started + Date.now()) / 2);
+      return delivery;
+    } catch (err) {
+      return classifyNetworkError(err);
+    }
+  }
+
+  /** One step; returns how long to wait before the next. */
+  async function step(): Promise<number> {
+    const rows = outbox.next(opts.batchSize);
+    if (rows.length === 0) {
+      state = 'idle';
+      return opts.intervalMs;
+    }
+    const firstSeq = rows[0]!.seq;
+    const lastSeq = rows[rows.length - 1]!.seq;
+    const batch: ReadingsBatch = {
+      gateway: opts.gatewayId,
+      stream: 'readings',
+      encoding: 'columnar-json-v1',
+      firstSeq,
+      lastSeq,
+      sentAt: Date.now(),
+      series: encodeSeries(rows),
+    };
+    state = 'sending';
+    const d = await post(batch);
+    if (d.outcome === 'accepted') {
+      attempt = 0;
+      if (d.reply.acceptedThrough > lastSeq && d.reply.duplicate) {
+        // The cloud holds more of this stream than this historian ever wrote: the historian was
+        // replaced or restored. Advancing would silently skip what we have; stop and say so.
+        outbox.recordError(
+          `cloud watermark ${d.reply.acceptedThrough} is ahead of this historian (last seq ${lastSeq}): was the historian file replaced? readings are kept locally`,
+        );
+        state = 'blocked';
+        return opts.backoff.capMs;
+      }
+      outbox.settle(d.reply.acceptedThrough);
+      telemetry.syncDelivered(firstSeq, lastSeq, d.reply.written, d.reply.duplicate);
+      return rows.length === opts.batchSize ? 0 : opts.intervalMs;
+    }
+    if (d.outcome === 'retry' && d.rewindTo !== undefined) {
+      // The cloud's watermark is the truth: resend from just above it.
+      telemetry.syncRewound(outbox.state().ackedSeq, d.rewindTo);
+      outbox.settle(d.rewindTo);
+      outbox.recordError(d.reason);
+      return 0;
+    }
+    if (d.outcome === 'rejected') {
+      // Not retried at speed and not skipped: skipping would leave a gap the cloud refuses.
+      // The batch is kept with its reason; an operator must act (the status says so).
+      const key = `${firstSeq}-${lastSeq}-${d.reason}`;
+      if (key !== lastRejected) {
+        outbox.reject({ firstSeq, lastSeq, status: d.status, reason: d.reason });
+        telemetry.syncRejected(firstSeq, lastSeq, d.status, d.reason);
+        lastRejected = key;
+      }
+      outbox.recordError(`rejected batch ${firstSeq}..${lastSeq}: ${d.reason}`);
+      state = 'blocked';
+      return opts.backoff.capMs;
+    }
+    outbox.recordError(d.reason);
+    const delay = backoffDelay(attempt++, opts.backoff);
+    telemetry.syncRetry(d.reason, attempt, delay);
+    state = 'backing-off';
+    return delay;
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      loop = (async () => {
+        while (running) {
+          let delay: number;
+          try {
+            delay = await step();
+          } catch (err) {
+            outbox.recordError(`sync: ${(err as Error).message}`);
+            delay = backoffDelay(attempt++, opts.backoff);
+            telemetry.syncRetry((err as Error).message, attempt, delay);
+          }
+          if (running && delay > 0) await sleep(delay);
+        }
+        state = 'stopped';
+      })();
+    },
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+    },
+    status() {
+      const s = outbox.state();
+      return {
+        state,
+        ackedSeq: s.ackedSeq,
+        pendingRecords: s.pending,
+        lagSeconds: s.oldestPendingAt === null ? 0 : Math.max(0, (Date.now() - s.oldestPendingAt) / 1000),
+        lastSuccessAt: s.lastSuccessAt,
+        lastError: s.lastError,
+        clockOffsetMs,
+      };
+    },
+    async drained(timeoutMs) {
+      const target = outbox.state().lastSeq;
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if (outbox.state().ackedSeq >= target) return true;
+        wake?.();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return outbox.state().ackedSeq >= target;
+    },
+  };
+}

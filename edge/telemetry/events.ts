@@ -1,0 +1,83 @@
+import type { Logger } from '../../shared/log.js';
+
+/**
+ * Every operational event is one named function that logs and counts, so that the status line,
+ * `get_gateway_health` and the logs always agree.
+ */
+export interface Counters {
+  readingsCommitted: number;
+  deadLettered: number;
+  syncedRecords: number;
+  syncBatches: number;
+  syncRetries: number;
+  syncRejected: number;
+  syncRewinds: number;
+  sourceReconnects: number;
+}
+
+export interface Telemetry {
+  readonly counters: Readonly<Counters>;
+  readingsCommitted(source: string, n: number): void;
+  deadLettered(source: string, reason: string, topic?: string): void;
+  sourceConnected(source: string, detail: Record<string, unknown>): void;
+  sourceReconnecting(source: string, detail: Record<string, unknown>): void;
+  sourceOffline(source: string, detail: Record<string, unknown>): void;
+  storeWriteFailed(source: string, err: unknown, retryInMs: number): void;
+  syncDelivered(firstSeq: number, lastSeq: number, written: number, duplicate: boolean): void;
+  syncRetry(reason: string, attempt: number, delayMs: number): void;
+  syncRejected(firstSeq: number, lastSeq: number, status: number | null, reason: string): void;
+  syncRewound(from: number, to: number): void;
+}
+
+export function createTelemetry(log: Logger): Telemetry {
+  const c: Counters = {
+    readingsCommitted: 0,
+    deadLettered: 0,
+    syncedRecords: 0,
+    syncBatches: 0,
+    syncRetries: 0,
+    syncRejected: 0,
+    syncRewinds: 0,
+    sourceReconnects: 0,
+  };
+  return {
+    counters: c,
+    readingsCommitted(_source, n) {
+      c.readingsCommitted += n;
+    },
+    deadLettered(source, reason, topic) {
+      c.deadLettered++;
+      log.warn('dead_lettered', { source, reason, topic });
+    },
+    sourceConnected(source, detail) {
+      log.info('source_connected', { source, ...detail });
+    },
+    sourceReconnecting(source, detail) {
+      c.sourceReconnects++;
+      log.warn('source_reconnecting', { source, ...detail });
+    },
+    sourceOffline(source, detail) {
+      log.warn('source_offline', { source, ...detail });
+    },
+    storeWriteFailed(source, err, retryInMs) {
+      log.error('store_write_failed', { source, err, retryInMs });
+    },
+    syncDelivered(firstSeq, lastSeq, written, duplicate) {
+      c.syncBatches++;
+      c.syncedRecords += written;
+      log.debug('sync_delivered', { firstSeq, lastSeq, written, duplicate });
+    },
+    syncRetry(reason, attempt, delayMs) {
+      c.syncRetries++;
+      log.warn('sync_retry', { reason, attempt, delayMs });
+    },
+    syncRejected(firstSeq, lastSeq, status, reason) {
+      c.syncRejected++;
+      log.error('sync_rejected', { firstSeq, lastSeq, status, reason });
+    },
+    syncRewound(from, to) {
+      c.syncRewinds++;
+      log.warn('sync_rewound', { from, to });
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { decodeSeries, encodeSeries, type SequencedReading } from './sync-codec.js';
+import { SyncBatch } from './sync.js';
+
+const T = Date.UTC(2026, 10, 22, 8);
+const rows: SequencedReading[] = [
+  { seq: 11, sensor: 'acme/p1/l1/pump-1/flow', ts: T, value: 12.5, quality: 'good', receivedAt: T + 20 },
+  { seq: 12, sensor: 'acme/p1/l1/pump-1/temp', ts: T, value: 41.25, quality: 'good', receivedAt: T + 21 },
+  { seq: 13, sensor: 'acme/p1/l1/pump-1/flow', ts: T + 1000, value: 12.75, quality: 'bad', receivedAt: T + 1020 },
+  { seq: 14, sensor: 'acme/p1/l1/pump-1/flow', ts: T + 900, value: -3, quality: 'good', receivedAt: T + 1030 },
+];
+const batch = (over: Record<string, unknown> = {}) => ({
+  gateway: 'gw-1',
+  stream: 'readings',
+  encoding: 'columnar-json-v1',
+  firstSeq: 11,
+  lastSeq: 14,
+  sentAt: T + 2000,
+  series: encodeSeries(rows),
+  ...over,
+});
+
+describe('columnar readings codec', () => {
+  it('round-trips every field, out-of-order timestamps and qualities included', () => {
+    const back = decodeSeries(encodeSeries(rows)).sort((a, b) => a.seq - b.seq);
+    expect(back).toEqual(rows);
+  });
+
+  it('groups per sensor and leaves out quality when all readings are good', () => {
+    const blocks = encodeSeries(rows);
+    expect(blocks.map((b) => b.sensor)).toEqual(['acme/p1/l1/pump-1/flow', 'acme/p1/l1/pump-1/temp']);
+    expect(blocks[0]!.quality).toEqual(['good', 'bad', 'good']);
+    expect(blocks[1]!.quality).toBeUndefined();
+    expect(blocks[0]!.dt).toEqual([0, 1000, -100]);
+  });
+});
+
+describe('SyncBatch schema', () => {
+  it('accepts a batch that carries each sequence of its range once', () => {
+    expect(SyncBatch.safeParse(batch()).success).toBe(true);
+  });
+
+  it('refuses a batch whose range does not match its records', () => {
+    const r = SyncBatch.safeParse(batch({ lastSeq: 15 }));
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.message).toMatch(/declares 5 records .* carries 4/);
+  });
+
+  it('refuses a record outside the declared range', () => {
+    const r = SyncBatch.safeParse(batch({ firstSeq: 12, lastSeq: 15 }));
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.message).toMatch(/seq 11 is outside 12..15/);
+  });
+
+  it('refuses NaN-free but mistyped values and unknown keys', () => {
+    const series = encodeSeries(rows);
+    (series[0]!.values as unknown[])[0] = '12.5';
+    expect(SyncBatch.safeParse(batch({ series })).success).toBe(false);
+    expect(SyncBatch.safeParse(batch({ extra: 1 })).success).toBe(false);
+  });
+
+  it('refuses timestamps in seconds', () => {
+    expect(SyncBatch.safeParse(batch({ sentAt: Math.floor(T / 1000) })).success).toBe(false);
+  });
+});
