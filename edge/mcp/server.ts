@@ -91,9 +91,9 @@ export function buildEdgeMcpServer(deps: EdgeMcpDeps): McpServer {
     },
     (args) =>
       answer(() => {
-        const from = parseTimeArg(args.from, 'from') ?? 0;
-        const to = parseTimeArg(args.to, 'to') ?? Date.now();
-        if (to < from) throw new ToolInputError(`"to" (${fmt(to)}) is before "from" (${fmt(from)})`);
+        const from = parseTimeArg(args.from, 'from');
+        const to = parseTimeArg(args.to, 'to');
+        if (from !== undefined && to !== undefined && to < from) throw new ToolInputError(`"to" (${fmt(to)}) is before "from" (${fmt(from)})`);
         if (!queries.sensorExists(args.sensor)) {
           throw new ToolInputError(`unknown sensor "${args.sensor}": call list_sensors (optionally with a prefix) to see the sensor ids`);
         }

@@ -29,7 +29,8 @@ export type History =
 export interface HistorianQueries {
   listSensors(opts: { prefix?: string; limit: number; after?: string }): SensorSummary[];
   sensorExists(sensor: string): boolean;
-  history(opts: { sensor: string; from: number; to: number; maxPoints: number }): History;
+  /** Absent from/to: the sensor's first/last reading, so "all of it" needs no guess at clocks. */
+  history(opts: { sensor: string; from?: number; to?: number; maxPoints: number }): History;
 }
 
 export function createHistorianQueries(db: SqliteDb): HistorianQueries {
@@ -41,6 +42,9 @@ export function createHistorianQueries(db: SqliteDb): HistorianQueries {
     'SELECT ts, value, quality FROM readings WHERE sensor_id = ? ORDER BY ts DESC LIMIT 1',
   );
   const idOf = db.prepare<[string], { id: number }>('SELECT id FROM sensors WHERE name = ?');
+  const bounds = db.prepare<[number], { lo: number | null; hi: number | null }>(
+    'SELECT min(ts) AS lo, max(ts) AS hi FROM readings WHERE sensor_id = ?',
+  );
   const countIn = db.prepare<[number, number, number], { n: number }>(
     'SELECT count(*) AS n FROM readings WHERE sensor_id = ? AND ts >= ? AND ts <= ?',
   );
@@ -48,7 +52,7 @@ export function createHistorianQueries(db: SqliteDb): HistorianQueries {
     'SELECT ts, value, quality FROM readings WHERE sensor_id = ? AND ts >= ? AND ts <= ? ORDER BY ts, seq',
   );
   const bucketed = db.prepare<[number, number, number, number, number, number], { b: number; min: number; max: number; avg: number; n: number }>(
-    `SELECT (ts - ?) / ? AS b, min(value) AS min, max(value) AS max, avg(value) AS avg, count(*) AS n
+    `SELECT CAST((ts - ?) / ? AS INTEGER) AS b, min(value) AS min, max(value) AS max, avg(value) AS avg, count(*) AS n
        FROM readings WHERE sensor_id = ? AND ts >= ? AND ts <= ?
       GROUP BY b ORDER BY b LIMIT ?`,
   );
@@ -65,8 +69,11 @@ export function createHistorianQueries(db: SqliteDb): HistorianQueries {
       });
     },
     sensorExists: (sensor) => idOf.get(sensor) !== undefined,
-    history({ sensor, from, to, maxPoints }) {
+    history({ sensor, maxPoints, ...range }) {
       const id = idOf.get(sensor)?.id;
+      const b = id === undefined ? undefined : bounds.get(id);
+      const from = range.from ?? b?.lo ?? 0;
+      const to = range.to ?? b?.hi ?? from;
       if (id === undefined) return { sensor, from, to, count: 0, downsampled: false, points: [] };
       const count = countIn.get(id, from, to)!.n;
       if (count <= maxPoints) {
