@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { listen, sendJson } from '../shared/http.js';
 import type { Logger } from '../shared/log.js';
 import { createMcpHttpHandler } from '../shared/mcp/http.js';
+import { createAnalysisPool, type AnalysisPool } from './analysis/pool.js';
 import type { EdgeConfig } from './config.js';
 import { buildEdgeMcpServer } from './mcp/server.js';
 import { openReadOnlyDb, type SqliteDb } from './store/db.js';
@@ -28,6 +29,7 @@ export interface Agent {
   readonly sources: readonly Source[];
   readonly telemetry: Telemetry;
   readonly sync: SyncClient | null;
+  readonly analysis: AnalysisPool;
   status(): AgentStatus;
   /** For the MCP stdio transport: a server on the same read-only connection. */
   buildMcpServer(): ReturnType<typeof buildEdgeMcpServer>;
@@ -42,14 +44,17 @@ export interface AgentDeps {
 export const historianFile = (cfg: EdgeConfig): string => join(cfg.dataDir, 'historian.sqlite');
 
 /**
- * Wires the stages by hand. Consumers start before producers (store → MCP → sync → sources) so
- * that nothing is read before there is somewhere to put it; stop runs in reverse and drains.
+ * Wires the stages by hand. Consumers start before producers (store → analysis → MCP → sync →
+ * sources) so that nothing is read before there is somewhere to put it; stop runs in reverse
+ * and drains. The analysis pool is only started and checked here; its scheduler comes later.
  */
 export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agent> {
   const log = deps.log.child({ gateway: cfg.gateway.id });
   const telemetry = createTelemetry(log);
 
   const store = openStore({ file: historianFile(cfg), synchronous: cfg.store.synchronous });
+  const analysis = createAnalysisPool();
+  await analysis.selfCheck();
   const readDb: SqliteDb = openReadOnlyDb(store.file);
   const queries = createHistorianQueries(readDb);
   const buildMcpServer = () => buildEdgeMcpServer({ queries, gatewayId: cfg.gateway.id, version: deps.version });
@@ -110,6 +115,7 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
     sources,
     telemetry,
     sync,
+    analysis,
     status: () => statusNow(),
     buildMcpServer,
     async stop() {
@@ -117,6 +123,7 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
       await sync?.stop();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
+      await analysis.close();
       readDb.close();
       store.close();
       log.info('edge_stopped', {});
