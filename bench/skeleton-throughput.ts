@@ -1,0 +1,58 @@
+/**
+ * Walking-skeleton throughput: how fast readings go (1) from the simulator over MQTT into the
+ * edge historian, one reading per message, and (2) from the historian's outbox into the cloud
+ * (embedded TimescaleDB or the server in MILLWRIGHT_BENCH_PG_URL). Prints its figures; it asserts
+ * nothing. Run: npm run build && node dist/bench/skeleton-throughput.js [machines] [steps]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { registerGateway } from '../cloud/db/gateways.js';
+import { startCloud } from '../cloud/service.js';
+import { startAgent } from '../edge/agent.js';
+import { EdgeConfig } from '../edge/config.js';
+import { CloudConfig } from '../shared/config.js';
+import { silentLogger } from '../shared/log.js';
+import { startPublisher } from '../simulators/mqtt-publisher.js';
+
+const machines = Number(process.argv[2] ?? 30);
+const steps = Number(process.argv[3] ?? 200);
+const pgUrl = process.env.MILLWRIGHT_BENCH_PG_URL;
+const dir = mkdtempSync(join(tmpdir(), 'mw-bench-'));
+const gateway = { id: 'bench-gw', site: 'bench' };
+const token = `mwg_${randomBytes(24).toString('base64url')}`;
+
+const cloud = await startCloud(CloudConfig.parse({ http: { port: 0 }, database: pgUrl ? { url: pgUrl } : { dataDir: join(dir, 'pglite') } }), { log: silentLogger });
+await registerGateway(cloud.db.pool, { ...gateway, token });
+
+// Phase 1: ingest only (sync not configured), so the two figures do not share the CPU.
+const edgeCfg = (withSync: boolean) =>
+  EdgeConfig.parse({
+    gateway,
+    dataDir: join(dir, 'edge'),
+    sources: [{ type: 'mqtt', embeddedBroker: { port: 0 } }],
+    ...(withSync ? { sync: { url: cloud.url, token, batchSize: 5000, intervalMs: 100 } } : {}),
+    mcp: { http: { port: 0 } },
+  });
+let edge = await startAgent(edgeCfg(false), { log: silentLogger, version: 'bench' });
+const sim = startPublisher({ url: edge.status().sources[0]!.endpoint, seed: 1, machines, periodMs: 1000, steps, realtime: false, maxInFlight: 2000, log: silentLogger });
+const t0 = performance.now();
+const published = await sim.done;
+while (edge.status().storedReadings < published.total) await new Promise((r) => setTimeout(r, 5));
+const ingestSec = (performance.now() - t0) / 1000;
+await edge.stop();
+
+// Phase 2: drain the whole backlog to the cloud.
+edge = await startAgent(edgeCfg(true), { log: silentLogger, version: 'bench' });
+const t1 = performance.now();
+const drained = await edge.sync!.drained(600_000);
+const syncSec = (performance.now() - t1) / 1000;
+await edge.stop();
+await cloud.stop();
+rmSync(dir, { recursive: true, force: true });
+
+const n = published.total;
+console.log(`readings: ${n} (${machines} machines, ${published.sensors} sensors, ${steps} steps), one reading per MQTT message, QoS 1`);
+console.log(`ingest  MQTT → edge SQLite (commit before PUBACK): ${(n / ingestSec).toFixed(0)} readings/s (${ingestSec.toFixed(2)} s)`);
+console.log(`sync    edge outbox → cloud ${pgUrl ? 'PostgreSQL server' : 'embedded TimescaleDB'} (5000/batch): ${drained ? (n / syncSec).toFixed(0) + ' readings/s' : 'NOT DRAINED'} (${syncSec.toFixed(2)} s)`);

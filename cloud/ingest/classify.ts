@@ -1,0 +1,36 @@
+/**
+ * The one place that decides whether a failure while storing a batch is worth retrying. The edge
+ * retries 503 with backoff and keeps the batch; 500 means a fault on our side that a retry will
+ * likely meet again, but the edge still keeps the batch (nothing is lost either way).
+ */
+export interface ErrorClass {
+  status: 500 | 503;
+  code: 'DB_UNAVAILABLE' | 'DB_RETRY' | 'DB_ERROR' | 'INTERNAL';
+  retry: boolean;
+  /** SQLSTATE, when the database gave one */
+  sqlState?: string;
+}
+
+// PostgreSQL Appendix A: 08 connection exception, 53 insufficient resources,
+// 57 operator intervention (admin shutdown, query canceled), 40 transaction rollback
+// (serialization failure, deadlock detected).
+const RETRY_CLASSES: Record<string, ErrorClass['code']> = { '08': 'DB_UNAVAILABLE', '53': 'DB_UNAVAILABLE', '57': 'DB_UNAVAILABLE', '40': 'DB_RETRY' };
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+// node-postgres reports a lost or unobtainable connection with these messages and no code.
+const PG_CONNECTION_MESSAGES = [/connection terminated/i, /timeout exceeded when trying to connect/i, /client has encountered a connection error/i, /cannot use a pool after calling end/i, /connection .* closed/i];
+
+export function classifyStoreError(err: unknown): ErrorClass {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  if (code !== undefined && /^[0-9A-Z]{5}$/.test(code)) {
+    const retryCode = RETRY_CLASSES[code.slice(0, 2)];
+    if (retryCode) return { status: 503, code: retryCode, retry: true, sqlState: code };
+    return { status: 500, code: 'DB_ERROR', retry: false, sqlState: code };
+  }
+  if (code !== undefined && NETWORK_CODES.has(code)) return { status: 503, code: 'DB_UNAVAILABLE', retry: true };
+  const message = typeof e.message === 'string' ? e.message : '';
+  if (PG_CONNECTION_MESSAGES.some((re) => re.test(message))) return { status: 503, code: 'DB_UNAVAILABLE', retry: true };
+  return { status: 500, code: 'INTERNAL', retry: false };
+}

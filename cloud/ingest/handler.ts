@@ -1,0 +1,156 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type pg from 'pg';
+import { describeIssues } from '../../shared/config-load.js';
+import { BodyTooLargeError, readBody, sendJson } from '../../shared/http.js';
+import type { Logger } from '../../shared/log.js';
+import { SyncBatch, type SyncErrorReply, type SyncReply } from '../../shared/sync.js';
+import { findGatewayByToken } from '../db/gateways.js';
+import { classifyStoreError } from './classify.js';
+import { storeBatch, type StoreOutcome } from './store.js';
+
+export interface IngestOptions {
+  pool: pg.Pool;
+  maxBodyBytes: number;
+  log: Logger;
+  now?: () => number;
+}
+
+/** Stable codes in SyncErrorReply.error.code; the edge acts on the HTTP status, people on these. */
+export type IngestErrorCode =
+  | 'METHOD_NOT_ALLOWED'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN_GATEWAY'
+  | 'BODY_TOO_LARGE'
+  | 'UNSUPPORTED_ENCODING'
+  | 'NOT_JSON'
+  | 'INVALID_BATCH'
+  | 'SEQUENCE_GAP'
+  | 'DB_UNAVAILABLE'
+  | 'DB_RETRY'
+  | 'DB_ERROR'
+  | 'INTERNAL';
+
+const MAX_ISSUES_SHOWN = 10;
+
+/** Bearer token from an Authorization header (RFC 6750 section 2.1), or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const m = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(header ?? '');
+  return m?.[1];
+}
+
+/**
+ * `POST /v1/ingest`: authenticate the gateway, validate the batch, store it exactly once.
+ * Every answer is SyncReply (200) or SyncErrorReply (4xx/5xx), and nothing of a refused request
+ * is written (DESIGN guarantees 2, 5, 6).
+ */
+export function createIngestHandler(opts: IngestOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const now = opts.now ?? Date.now;
+  const log = opts.log.child({ component: 'ingest' });
+
+  return async (req, res) => {
+    const refuse = (status: number, code: IngestErrorCode, message: string, acceptedThrough?: number) => {
+      const body: SyncErrorReply = { error: { code, message }, cloudTime: now() };
+      if (acceptedThrough !== undefined) body.acceptedThrough = acceptedThrough;
+      // A refusal sent before the body was read: close rather than read a body nobody wants.
+      if (!req.readableEnded) {
+        res.setHeader('connection', 'close');
+        req.resume();
+      }
+      sendJson(res, status, body);
+      if (status >= 500 || code === 'SEQUENCE_GAP') log.warn('ingest_refused', { status, code, message });
+      else log.info('ingest_refused', { status, code, message });
+    };
+
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      return refuse(405, 'METHOD_NOT_ALLOWED', 'use POST with a SyncBatch JSON body');
+    }
+    const token = bearerToken(req.headers.authorization);
+    if (!token) {
+      res.setHeader('www-authenticate', 'Bearer realm="millwright-ingest"');
+      return refuse(401, 'UNAUTHORIZED', 'send the gateway token as "Authorization: Bearer <token>"');
+    }
+    let gateway: { id: string; site: string } | undefined;
+    try {
+      gateway = await findGatewayByToken(opts.pool, token);
+    } catch (err) {
+      return failStore(err);
+    }
+    if (!gateway) {
+      res.setHeader('www-authenticate', 'Bearer realm="millwright-ingest", error="invalid_token"');
+      return refuse(401, 'UNAUTHORIZED', 'unknown or revoked gateway token; add the gateway with "millwright cloud gateway add"');
+    }
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+      return refuse(415, 'UNSUPPORTED_ENCODING', `content-encoding "${encoding}" is not supported; send plain JSON`);
+    }
+
+    let text: string;
+    try {
+      text = (await readBody(req, opts.maxBodyBytes)).toString('utf8');
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        return refuse(413, 'BODY_TOO_LARGE', `the body is over ${opts.maxBodyBytes} bytes; send smaller batches`);
+      }
+      return refuse(400, 'NOT_JSON', `could not read the body: ${(err as Error).message}`);
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      return refuse(400, 'NOT_JSON', `the body is not JSON: ${(err as Error).message}`);
+    }
+    // Checked before the schema so that a gateway learns nothing about batches in another's name.
+    const claimed = typeof raw === 'object' && raw !== null ? (raw as { gateway?: unknown }).gateway : undefined;
+    if (typeof claimed === 'string' && claimed !== gateway.id) {
+      return refuse(403, 'FORBIDDEN_GATEWAY', `this token belongs to gateway "${gateway.id}"; it cannot send data as "${claimed}"`);
+    }
+    const parsed = SyncBatch.safeParse(raw);
+    if (!parsed.success) return refuse(422, 'INVALID_BATCH', summarizeIssues(parsed.error.issues));
+    const batch = parsed.data;
+
+    const cloudTime = now();
+    let outcome: StoreOutcome;
+    try {
+      outcome = await storeBatch(opts.pool, batch, cloudTime);
+    } catch (err) {
+      return failStore(err);
+    }
+    if (outcome.kind === 'gap') {
+      return refuse(
+        409,
+        'SEQUENCE_GAP',
+        `the ${batch.stream} stream of "${batch.gateway}" is stored through seq ${outcome.acceptedThrough}; ` +
+          `this batch starts at ${batch.firstSeq}, resend from ${outcome.expectedSeq}`,
+        outcome.acceptedThrough,
+      );
+    }
+    const reply: SyncReply = {
+      acceptedThrough: outcome.acceptedThrough,
+      duplicate: outcome.kind === 'duplicate',
+      written: outcome.kind === 'written' ? outcome.written : 0,
+      cloudTime,
+    };
+    log.debug('ingest_batch', { gateway: batch.gateway, stream: batch.stream, firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, ...reply });
+    sendJson(res, 200, reply);
+
+    function failStore(err: unknown): void {
+      const c = classifyStoreError(err);
+      log.error('ingest_store_failed', { err, status: c.status, code: c.code, sqlState: c.sqlState });
+      if (c.retry) res.setHeader('retry-after', '1');
+      refuse(
+        c.status,
+        c.code,
+        c.retry
+          ? 'the cloud database is unavailable or busy; nothing was written, retry this batch later'
+          : 'the cloud failed to store the batch; nothing was written (the error is in the cloud log)',
+      );
+    }
+  };
+}
+
+function summarizeIssues(issues: Parameters<typeof describeIssues>[0]): string {
+  const lines = describeIssues(issues.slice(0, MAX_ISSUES_SHOWN));
+  const more = issues.length > MAX_ISSUES_SHOWN ? `; and ${issues.length - MAX_ISSUES_SHOWN} more` : '';
+  return `the batch does not match SyncBatch: ${lines.join('; ')}${more}`;
+}

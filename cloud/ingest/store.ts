@@ -1,0 +1,70 @@
+import type pg from 'pg';
+import type { SyncBatch } from '../../shared/sync.js';
+import { decodeSeries } from '../../shared/sync-codec.js';
+import { upsertFindings } from '../db/findings.js';
+import { touchGateway } from '../db/gateways.js';
+import { insertReadings } from '../db/readings.js';
+import { recordSensorReadings } from '../db/sensors.js';
+import { lockWatermark, setWatermark } from '../db/watermarks.js';
+import { decideBatch } from './watermark.js';
+
+export type StoreOutcome =
+  | { kind: 'written'; acceptedThrough: number; written: number }
+  | { kind: 'duplicate'; acceptedThrough: number }
+  | { kind: 'gap'; acceptedThrough: number; expectedSeq: number };
+
+/**
+ * Stores a validated batch exactly once (DESIGN guarantee 2). One transaction: lock the
+ * watermark row, decide, insert only the records above the watermark, move the watermark, note
+ * that the gateway was seen, commit. Any failure rolls everything back and is rethrown; the
+ * caller classifies it. A gap rolls back too: nothing of a refused batch is written.
+ */
+export async function storeBatch(pool: pg.Pool, batch: SyncBatch, cloudTime: number): Promise<StoreOutcome> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const watermark = await lockWatermark(client, batch.gateway, batch.stream);
+    const decision = decideBatch(watermark, batch.firstSeq, batch.lastSeq);
+    if (decision.action === 'gap') {
+      await client.query('ROLLBACK');
+      return { kind: 'gap', acceptedThrough: decision.acceptedThrough, expectedSeq: decision.expectedSeq };
+    }
+    let outcome: StoreOutcome;
+    if (decision.action === 'duplicate') {
+      outcome = { kind: 'duplicate', acceptedThrough: decision.acceptedThrough };
+    } else {
+      const written = await writeRecords(client, batch, decision.writeAbove);
+      await setWatermark(client, batch.gateway, batch.stream, decision.acceptedThrough);
+      outcome = { kind: 'written', acceptedThrough: decision.acceptedThrough, written };
+    }
+    // The offset includes the network transit time, so it is an upper bound on the clock skew.
+    await touchGateway(client, batch.gateway, { at: new Date(cloudTime), clockOffsetMs: cloudTime - batch.sentAt });
+    await client.query('COMMIT');
+    return outcome;
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK');
+    } catch {
+      // The connection itself failed: do not hand it back to the pool.
+      broken = true;
+    }
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+async function writeRecords(client: pg.PoolClient, batch: SyncBatch, writeAbove: number): Promise<number> {
+  if (batch.stream === 'readings') {
+    const rows = decodeSeries(batch.series).filter((r) => r.seq > writeAbove);
+    const written = await insertReadings(client, batch.gateway, rows);
+    await recordSensorReadings(client, batch.gateway, rows);
+    return written;
+  }
+  const findings = batch.findings
+    .filter((f) => f.seq > writeAbove)
+    .sort((a, b) => a.seq - b.seq)
+    .map((f) => f.finding);
+  return upsertFindings(client, batch.gateway, findings);
+}
