@@ -103,3 +103,20 @@ describe('edge agent over MQTT', () => {
     await agent.stop();
   });
 });
+
+describe('edge agent start-up failure', () => {
+  it('stops what it had started and says why when its MCP port is taken', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mw-edge-'));
+    const first = await startAgent(config(dataDir, undefined), { log: silentLogger, version: 'test' });
+    const port = Number(new URL(first.mcpUrl).port);
+    const otherDir = mkdtempSync(join(tmpdir(), 'mw-edge-'));
+    const cfg = config(otherDir, undefined);
+    cfg.mcp.http.port = port;
+    await expect(startAgent(cfg, { log: silentLogger, version: 'test' })).rejects.toThrow(/EADDRINUSE/);
+    // The failed agent released its historian: a new agent can open it and work.
+    const again = await startAgent(config(otherDir, undefined), { log: silentLogger, version: 'test' });
+    expect(again.status().sources[0]!.state).toBe('connected');
+    await again.stop();
+    await first.stop();
+  });
+});

@@ -52,81 +52,107 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
   const log = deps.log.child({ gateway: cfg.gateway.id });
   const telemetry = createTelemetry(log);
 
-  const store = openStore({ file: historianFile(cfg), synchronous: cfg.store.synchronous });
-  const analysis = createAnalysisPool();
-  await analysis.selfCheck();
-  const readDb: SqliteDb = openReadOnlyDb(store.file);
-  const queries = createHistorianQueries(readDb);
-  const buildMcpServer = () => buildEdgeMcpServer({ queries, gatewayId: cfg.gateway.id, version: deps.version });
-
-  const http: Server = createServer();
-  const mcp = createMcpHttpHandler({ buildServer: buildMcpServer, extraHosts: [cfg.mcp.http.host], log });
-  let statusNow: () => AgentStatus = () => {
-    throw new Error('agent not started');
+  // Each stage, once started, pushes how to stop it; a failed start unwinds what had started.
+  const started: { name: string; stop: () => Promise<void> | void }[] = [];
+  const unwind = async () => {
+    for (const s of started.reverse()) {
+      try {
+        await s.stop();
+      } catch (err) {
+        log.error('stop_failed', { stage: s.name, err });
+      }
+    }
+    started.length = 0;
   };
-  http.on('request', (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/mcp') void mcp(req, res);
-    else if (path === '/healthz' && req.method === 'GET') sendJson(res, 200, { ok: true, ...statusNow() });
-    else sendJson(res, 404, { error: { code: 'NOT_FOUND', message: 'try POST /mcp or GET /healthz' } });
-  });
-  const port = await listen(http, cfg.mcp.http.host, cfg.mcp.http.port);
-  const host = cfg.mcp.http.host.includes(':') ? `[${cfg.mcp.http.host}]` : cfg.mcp.http.host;
-  const mcpUrl = `http://${host}:${port}/mcp`;
 
-  const sync =
-    cfg.sync.url && cfg.sync.token
-      ? createSyncClient(
-          store.outbox,
-          { ...cfg.sync, url: cfg.sync.url, token: cfg.sync.token, gatewayId: cfg.gateway.id },
-          telemetry,
-        )
-      : null;
-  sync?.start();
+  try {
+    const store = openStore({ file: historianFile(cfg), synchronous: cfg.store.synchronous });
+    started.push({ name: 'store', stop: () => store.close() });
+    const analysis = createAnalysisPool();
+    started.push({ name: 'analysis', stop: () => analysis.close() });
+    await analysis.selfCheck();
+    const readDb: SqliteDb = openReadOnlyDb(store.file);
+    started.push({ name: 'mcp-db', stop: () => void readDb.close() });
+    const queries = createHistorianQueries(readDb);
+    const buildMcpServer = () => buildEdgeMcpServer({ queries, gatewayId: cfg.gateway.id, version: deps.version });
 
-  const sink: Sink = {
-    commit(source, readings) {
-      store.readings.write(readings);
-      telemetry.readingsCommitted(source, readings.length);
-    },
-    deadLetter(source, entry) {
-      store.deadLetters.add({ source, ...entry });
-    },
-  };
-  const sources = cfg.sources.map((s) => createSource(s, { gatewayId: cfg.gateway.id, telemetry }));
-  for (const s of sources) await s.start(sink);
+    let statusNow: (() => AgentStatus) | undefined;
+    const http: Server = createServer();
+    const mcp = createMcpHttpHandler({ buildServer: buildMcpServer, extraHosts: [cfg.mcp.http.host], log });
+    http.on('request', (req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/mcp') void mcp(req, res);
+      else if (path === '/healthz' && req.method === 'GET') {
+        if (statusNow) sendJson(res, 200, { ok: true, ...statusNow() });
+        else sendJson(res, 503, { ok: false, starting: true });
+      } else sendJson(res, 404, { error: { code: 'NOT_FOUND', message: 'try POST /mcp or GET /healthz' } });
+    });
+    const port = await listen(http, cfg.mcp.http.host, cfg.mcp.http.port);
+    started.push({
+      name: 'http',
+      stop: () => {
+        http.closeAllConnections();
+        return new Promise<void>((resolve) => http.close(() => resolve()));
+      },
+    });
+    const host = cfg.mcp.http.host.includes(':') ? `[${cfg.mcp.http.host}]` : cfg.mcp.http.host;
+    const mcpUrl = `http://${host}:${port}/mcp`;
 
-  statusNow = () => {
-    const o = store.outbox.state();
-    return {
-      gateway: cfg.gateway.id,
-      counters: { ...telemetry.counters },
-      storedReadings: o.lastSeq,
-      deadLetters: store.deadLetters.count(),
-      sync: sync?.status() ?? null,
-      sources: sources.map((s) => s.status()),
+    const sync =
+      cfg.sync.url && cfg.sync.token
+        ? createSyncClient(store.outbox, { ...cfg.sync, url: cfg.sync.url, token: cfg.sync.token, gatewayId: cfg.gateway.id }, telemetry)
+        : null;
+    if (sync) {
+      sync.start();
+      started.push({ name: 'sync', stop: () => sync.stop() });
+    }
+
+    const sink: Sink = {
+      commit(source, readings) {
+        const { written, duplicates } = store.readings.write(readings);
+        telemetry.readingsCommitted(source, written);
+        if (duplicates > 0) telemetry.duplicatesSkipped(source, duplicates);
+      },
+      deadLetter(source, entry) {
+        store.deadLetters.add({ source, ...entry });
+      },
     };
-  };
-  log.info('edge_started', { mcpUrl, historian: store.file, sources: sources.map((s) => s.status().endpoint), sync: cfg.sync.url ?? null });
+    const sources = cfg.sources.map((s) => createSource(s, { gatewayId: cfg.gateway.id, telemetry }));
+    for (const s of sources) {
+      await s.start(sink);
+      started.push({ name: `source ${s.name}`, stop: () => s.stop() });
+    }
 
-  return {
-    mcpUrl,
-    store,
-    sources,
-    telemetry,
-    sync,
-    analysis,
-    status: () => statusNow(),
-    buildMcpServer,
-    async stop() {
-      for (const s of [...sources].reverse()) await s.stop();
-      await sync?.stop();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-      await analysis.close();
-      readDb.close();
-      store.close();
-      log.info('edge_stopped', {});
-    },
-  };
+    const status = (): AgentStatus => {
+      const o = store.outbox.state();
+      return {
+        gateway: cfg.gateway.id,
+        counters: { ...telemetry.counters },
+        storedReadings: o.lastSeq,
+        deadLetters: store.deadLetters.count(),
+        sync: sync?.status() ?? null,
+        sources: sources.map((s) => s.status()),
+      };
+    };
+    statusNow = status;
+    log.info('edge_started', { mcpUrl, historian: store.file, sources: sources.map((s) => s.status().endpoint), sync: cfg.sync.url ?? null });
+
+    return {
+      mcpUrl,
+      store,
+      sources,
+      telemetry,
+      sync,
+      analysis,
+      status,
+      buildMcpServer,
+      async stop() {
+        await unwind();
+        log.info('edge_stopped', {});
+      },
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
 }

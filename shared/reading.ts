@@ -22,12 +22,16 @@ export const QUALITY_CODES: readonly Quality[] = ['good', 'uncertain', 'bad'];
 export const qualityCode = (q: Quality): number => QUALITY_CODES.indexOf(q);
 export const qualityFromCode = (c: number): Quality => QUALITY_CODES[c] ?? 'bad';
 
+/** 2000-01-01 and 2100-01-01: timestamps outside are unit mix-ups, not plant data. */
+export const EPOCH_MS_MIN = 946_684_800_000;
+export const EPOCH_MS_MAX = 4_102_444_800_000;
+
 /** Milliseconds since the Unix epoch; the range check catches seconds and microseconds mix-ups. */
 export const EpochMs = z
   .number()
   .int()
-  .min(946_684_800_000, 'milliseconds since 1970 after 2000-01-01 (seconds given?)')
-  .max(4_102_444_800_000, 'milliseconds since 1970 before 2100-01-01 (microseconds given?)');
+  .min(EPOCH_MS_MIN, 'milliseconds since 1970 after 2000-01-01 (seconds given?)')
+  .max(EPOCH_MS_MAX, 'milliseconds since 1970 before 2100-01-01 (microseconds given?)');
 
 export const Reading = z.strictObject({
   sensor: SensorId,

@@ -59,6 +59,15 @@ describe('SyncBatch schema', () => {
     expect(SyncBatch.safeParse(batch({ extra: 1 })).success).toBe(false);
   });
 
+  it('refuses a delta or a lag that carries a time out of range', () => {
+    const series = encodeSeries(rows);
+    series[0]!.dt[1] = 1e15;
+    expect(SyncBatch.safeParse(batch({ series })).error?.issues[0]?.message).toMatch(/source time .* outside/);
+    const lagged = encodeSeries(rows);
+    lagged[1]!.lag[0] = -1e13;
+    expect(SyncBatch.safeParse(batch({ series: lagged })).error?.issues[0]?.message).toMatch(/receive time .* outside/);
+  });
+
   it('refuses timestamps in seconds', () => {
     expect(SyncBatch.safeParse(batch({ sentAt: Math.floor(T / 1000) })).success).toBe(false);
   });

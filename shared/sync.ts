@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Finding } from './finding.js';
-import { EpochMs, Quality, SensorId } from './reading.js';
+import { EPOCH_MS_MAX, EPOCH_MS_MIN, EpochMs, Quality, SensorId } from './reading.js';
 
 /**
  * The sync envelope: what an edge posts to `POST /v1/ingest`, and what the cloud answers.
@@ -79,6 +79,8 @@ export const SyncBatch = z
   .superRefine((b, ctx) => {
     const problem = checkSequences(b);
     if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['lastSeq'] });
+    const timeProblem = b.stream === 'readings' ? checkTimes(b) : undefined;
+    if (timeProblem) ctx.addIssue({ code: 'custom', message: timeProblem, path: ['series'] });
   });
 export type SyncBatch = z.infer<typeof SyncBatch>;
 
@@ -107,6 +109,20 @@ function checkSequences(b: ReadingsBatch | FindingsBatch): string | undefined {
     if (s < b.firstSeq || s > b.lastSeq) return `record seq ${s} is outside ${b.firstSeq}..${b.lastSeq}`;
     if (seen.has(s)) return `record seq ${s} appears twice`;
     seen.add(s);
+  }
+  return undefined;
+}
+
+/** Deltas can carry a timestamp out of range although t0 is in it; every decoded time must be in it. */
+function checkTimes(b: ReadingsBatch): string | undefined {
+  const inRange = (t: number) => t >= EPOCH_MS_MIN && t <= EPOCH_MS_MAX;
+  for (const block of b.series) {
+    let t = block.t0;
+    for (let i = 0; i < block.dt.length; i++) {
+      t += block.dt[i]!;
+      if (!inRange(t)) return `${block.sensor}: reading ${i} has source time ${t}, outside 2000..2100 in ms`;
+      if (!inRange(t + block.lag[i]!)) return `${block.sensor}: reading ${i} has receive time ${t + block.lag[i]!}, outside 2000..2100 in ms`;
+    }
   }
   return undefined;
 }

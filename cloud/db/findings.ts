@@ -30,11 +30,10 @@ export async function upsertFindings(client: Queryable, gateway: string, finding
      SELECT f.id, $1, f.kind, f.subject, f.start, f."end", f.score, f.severity, f.detector, f.message, f.details, now()
      FROM jsonb_to_recordset($2::jsonb) AS f(id text, kind text, subject text, start timestamptz, "end" timestamptz,
        score float8, severity text, detector text, message text, details jsonb)
-     ON CONFLICT (id) DO UPDATE SET
+     ON CONFLICT (gateway, id) DO UPDATE SET
        kind = excluded.kind, subject = excluded.subject, start = excluded.start, "end" = excluded."end",
        score = excluded.score, severity = excluded.severity, detector = excluded.detector,
-       message = excluded.message, details = excluded.details, updated_at = now()
-     WHERE findings.gateway = excluded.gateway`,
+       message = excluded.message, details = excluded.details, updated_at = now()`,
     [gateway, JSON.stringify(records)],
   );
   return res.rowCount ?? 0;

@@ -209,20 +209,23 @@ describe('findings', () => {
     details: { sigma: 4 },
   });
 
-  it('upserts by deterministic id, and never over another gateway\'s finding', async () => {
+  it('upserts by deterministic id; each gateway keeps its own finding of that id', async () => {
     const gw = 'gw-d';
     let r = await post(findingsBatch(gw, 1, [finding(0.5), finding(0.1, 'acme/plant1/other')]), token(gw));
     expect(ok(r.body)).toMatchObject({ acceptedThrough: 2, written: 2 });
     r = await post(findingsBatch(gw, 3, [finding(0.9)]), token(gw));
     expect(ok(r.body)).toMatchObject({ acceptedThrough: 3, written: 1 });
     expect(await countFindings(cloud.db.pool, gw)).toBe(2);
-    const score = await cloud.db.pool.query<{ score: number }>('SELECT score FROM findings WHERE id = $1', [finding(0).id]);
+    const score = await cloud.db.pool.query<{ score: number }>('SELECT score FROM findings WHERE id = $1 AND gateway = $2', [finding(0).id, gw]);
     expect(score.rows[0]?.score).toBe(0.9);
 
     r = await post(findingsBatch('gw-e', 1, [finding(0.0)]), token('gw-e'));
-    expect(ok(r.body)).toMatchObject({ acceptedThrough: 1, written: 0 });
-    const after = await cloud.db.pool.query<{ score: number; gateway: string }>('SELECT score, gateway FROM findings WHERE id = $1', [finding(0).id]);
-    expect(after.rows[0]).toEqual({ score: 0.9, gateway: gw });
+    expect(ok(r.body)).toMatchObject({ acceptedThrough: 1, written: 1 });
+    const after = await cloud.db.pool.query<{ score: number; gateway: string }>('SELECT score, gateway FROM findings WHERE id = $1 ORDER BY gateway', [finding(0).id]);
+    expect(after.rows).toEqual([
+      { score: 0.9, gateway: gw },
+      { score: 0, gateway: 'gw-e' },
+    ]);
   });
 });
 

@@ -20,6 +20,12 @@ export interface OutboxState {
  */
 export interface Outbox {
   next(limit: number): SequencedReading[];
+  /**
+   * Makes every committed record durable on disk. Called before records leave for the cloud:
+   * with synchronous=NORMAL a power cut can roll back the last commits, and the cloud must never
+   * hold a seq that the historian could lose and then hand to a different reading.
+   */
+  makeDurable(): void;
   /** Records the cloud's committed watermark: everything at or below `ackedSeq` is in the cloud. */
   settle(ackedSeq: number): void;
   recordError(message: string): void;
@@ -36,7 +42,7 @@ interface Row {
   received_at: number;
 }
 
-export function createOutbox(db: SqliteDb, stream = 'readings'): Outbox {
+export function createOutbox(db: SqliteDb, opts: { synchronous: 'normal' | 'full' }, stream = 'readings'): Outbox {
   const nextStmt = db.prepare<[number, number], Row>(
     `SELECT r.seq, s.name, r.ts, r.value, r.quality, r.received_at
        FROM readings r JOIN sensors s ON s.id = r.sensor_id
@@ -69,6 +75,11 @@ export function createOutbox(db: SqliteDb, stream = 'readings'): Outbox {
         quality: qualityFromCode(r.quality),
         receivedAt: r.received_at,
       }));
+    },
+    makeDurable() {
+      // A checkpoint fsyncs the WAL before copying it into the database (SQLite "WAL mode":
+      // with synchronous=NORMAL the WAL is synced at checkpoints). With FULL each commit is.
+      if (opts.synchronous === 'normal') db.pragma('wal_checkpoint(PASSIVE)');
     },
     settle(ackedSeq) {
       settleStmt.run(ackedSeq, Date.now(), stream);

@@ -2,9 +2,15 @@ import type { Reading } from '../../shared/reading.js';
 import { qualityCode } from '../../shared/reading.js';
 import type { SqliteDb } from './db.js';
 
+export interface WriteResult {
+  written: number;
+  /** Readings already stored for the same sensor and source timestamp, not stored again. */
+  duplicates: number;
+}
+
 export interface ReadingWriter {
-  /** Commits all readings in one transaction; returns the last seq assigned. Throws if not committed. */
-  write(readings: readonly Reading[]): number;
+  /** Commits all readings in one transaction. Throws if they were not committed. */
+  write(readings: readonly Reading[]): WriteResult;
 }
 
 export function createReadingWriter(db: SqliteDb): ReadingWriter {
@@ -13,9 +19,16 @@ export function createReadingWriter(db: SqliteDb): ReadingWriter {
     sensorIds.set(row.name, row.id);
   }
   const insertSensor = db.prepare<[string, number]>('INSERT INTO sensors (name, first_seen) VALUES (?, ?)');
-  const insertReading = db.prepare<[number, number, number, number, number]>(
-    'INSERT INTO readings (sensor_id, ts, value, quality, received_at) VALUES (?, ?, ?, ?, ?)',
+  // The seq is assigned here, not by AUTOINCREMENT: SQLite takes a rowid even for a row that the
+  // conflict clause then skips, which would leave holes in the stream. Only a uniqueness conflict
+  // is skipped (ON CONFLICT DO NOTHING); OR IGNORE would also swallow NOT NULL violations.
+  const insertReading = db.prepare<[number, number, number, number, number, number]>(
+    `INSERT INTO readings (seq, sensor_id, ts, value, quality, received_at) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (sensor_id, ts) DO NOTHING`,
   );
+  // sqlite_sequence remembers the largest seq ever used, also after retention deletes rows.
+  const lastUsed = db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").get()?.seq ?? 0;
+  let nextSeq = lastUsed + 1;
 
   const sensorId = (name: string, now: number): number => {
     let id = sensorIds.get(name);
@@ -26,23 +39,34 @@ export function createReadingWriter(db: SqliteDb): ReadingWriter {
     return id;
   };
 
-  const writeAll = db.transaction((readings: readonly Reading[]): number => {
-    let last = 0;
-    // New sensor ids are cached only after commit, so a rolled-back insert never leaves a stale id.
-    const added: string[] = [];
-    try {
-      for (const r of readings) {
-        const known = sensorIds.has(r.sensor);
-        const id = sensorId(r.sensor, r.receivedAt);
-        if (!known) added.push(r.sensor);
-        last = Number(insertReading.run(id, r.ts, r.value, qualityCode(r.quality), r.receivedAt).lastInsertRowid);
-      }
-    } catch (err) {
-      for (const name of added) sensorIds.delete(name);
-      throw err;
+  // New sensor ids and seqs are taken back if the transaction (or its COMMIT) fails, so no
+  // stale id is cached and no hole is left in the stream.
+  let added: string[] = [];
+  const writeAll = db.transaction((readings: readonly Reading[]): WriteResult => {
+    let written = 0;
+    for (const r of readings) {
+      const known = sensorIds.has(r.sensor);
+      const id = sensorId(r.sensor, r.receivedAt);
+      if (!known) added.push(r.sensor);
+      const changes = insertReading.run(nextSeq, id, r.ts, r.value, qualityCode(r.quality), r.receivedAt).changes;
+      nextSeq += changes;
+      written += changes;
     }
-    return last;
+    return { written, duplicates: readings.length - written };
   });
 
-  return { write: (readings) => (readings.length === 0 ? 0 : writeAll(readings)) };
+  return {
+    write(readings) {
+      if (readings.length === 0) return { written: 0, duplicates: 0 };
+      const startSeq = nextSeq;
+      added = [];
+      try {
+        return writeAll(readings);
+      } catch (err) {
+        for (const name of added) sensorIds.delete(name);
+        nextSeq = startSeq;
+        throw err;
+      }
+    },
+  };
 }

@@ -14,13 +14,14 @@ export interface Store {
 }
 
 export function openStore(opts: { file: string; synchronous?: Synchronous }): Store {
-  const db = openStoreDb(opts.file, opts.synchronous);
+  const synchronous = opts.synchronous ?? 'normal';
+  const db = openStoreDb(opts.file, synchronous);
   return {
     file: opts.file,
     db,
     readings: createReadingWriter(db),
     deadLetters: createDeadLetterStore(db),
-    outbox: createOutbox(db),
+    outbox: createOutbox(db, { synchronous }),
     close() {
       if (!db.open) return;
       // Folding the WAL back into the main file on a clean stop keeps the next start fast.

@@ -93,6 +93,7 @@ export function createSyncClient(outbox: Outbox, opts: SyncOptions, telemetry: T
       state = 'idle';
       return opts.intervalMs;
     }
+    outbox.makeDurable();
     const firstSeq = rows[0]!.seq;
     const lastSeq = rows[rows.length - 1]!.seq;
     const batch: ReadingsBatch = {
@@ -108,11 +109,12 @@ export function createSyncClient(outbox: Outbox, opts: SyncOptions, telemetry: T
     const d = await post(batch);
     if (d.outcome === 'accepted') {
       attempt = 0;
-      if (d.reply.acceptedThrough > lastSeq && d.reply.duplicate) {
+      const historianLast = outbox.state().lastSeq;
+      if (d.reply.acceptedThrough > historianLast) {
         // The cloud holds more of this stream than this historian ever wrote: the historian was
         // replaced or restored. Advancing would silently skip what we have; stop and say so.
         outbox.recordError(
-          `cloud watermark ${d.reply.acceptedThrough} is ahead of this historian (last seq ${lastSeq}): was the historian file replaced? readings are kept locally`,
+          `cloud watermark ${d.reply.acceptedThrough} is ahead of this historian (last seq ${historianLast}): was the historian file replaced or restored? readings are kept locally`,
         );
         state = 'blocked';
         return opts.backoff.capMs;

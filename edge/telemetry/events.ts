@@ -6,6 +6,7 @@ import type { Logger } from '../../shared/log.js';
  */
 export interface Counters {
   readingsCommitted: number;
+  duplicatesSkipped: number;
   deadLettered: number;
   syncedRecords: number;
   syncBatches: number;
@@ -18,6 +19,7 @@ export interface Counters {
 export interface Telemetry {
   readonly counters: Readonly<Counters>;
   readingsCommitted(source: string, n: number): void;
+  duplicatesSkipped(source: string, n: number): void;
   deadLettered(source: string, reason: string, topic?: string): void;
   sourceConnected(source: string, detail: Record<string, unknown>): void;
   sourceReconnecting(source: string, detail: Record<string, unknown>): void;
@@ -32,6 +34,7 @@ export interface Telemetry {
 export function createTelemetry(log: Logger): Telemetry {
   const c: Counters = {
     readingsCommitted: 0,
+    duplicatesSkipped: 0,
     deadLettered: 0,
     syncedRecords: 0,
     syncBatches: 0,
@@ -44,6 +47,10 @@ export function createTelemetry(log: Logger): Telemetry {
     counters: c,
     readingsCommitted(_source, n) {
       c.readingsCommitted += n;
+    },
+    duplicatesSkipped(source, n) {
+      c.duplicatesSkipped += n;
+      log.debug('duplicates_skipped', { source, n });
     },
     deadLettered(source, reason, topic) {
       c.deadLettered++;

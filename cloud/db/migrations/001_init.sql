@@ -49,8 +49,10 @@ CREATE TABLE sensors (
 CREATE INDEX sensors_sensor ON sensors (sensor);
 
 -- Finding ids are deterministic (shared/finding.ts), so a recomputed finding updates its row.
+-- Keyed by gateway too: finding ids are deterministic per (kind, subject, detector, start), so
+-- two gateways watching one sensor produce the same id and each must keep its own finding.
 CREATE TABLE findings (
-  id         text PRIMARY KEY,
+  id         text NOT NULL,
   gateway    text NOT NULL REFERENCES gateways (id),
   kind       text NOT NULL,
   subject    text NOT NULL,
@@ -61,7 +63,8 @@ CREATE TABLE findings (
   detector   text NOT NULL,
   message    text NOT NULL,
   details    jsonb NOT NULL DEFAULT '{}'::jsonb,
-  updated_at timestamptz NOT NULL DEFAULT now()
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (gateway, id)
 );
 CREATE INDEX findings_subject_start ON findings (subject, start DESC);
 CREATE INDEX findings_gateway_start ON findings (gateway, start DESC);

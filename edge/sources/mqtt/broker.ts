@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:net';
-import { Aedes } from 'aedes';
+import { Aedes, type PublishPacket } from 'aedes';
 
 export interface EmbeddedBroker {
   url: string;
@@ -7,13 +7,38 @@ export interface EmbeddedBroker {
   stop(): Promise<void>;
 }
 
+export interface EmbeddedBrokerOptions {
+  host: string;
+  port: number;
+  /**
+   * Called for every PUBLISH from a client before the broker routes it or acknowledges it:
+   * aedes sends the PUBACK only after this resolves, and refuses the message (closing the
+   * publisher's connection, which makes it resend) if this rejects.
+   */
+  onPublish?: (packet: PublishPacket) => Promise<void>;
+}
+
 /**
- * An in-process MQTT broker (aedes) for gateways without one. Its sessions and queued QoS 1
- * messages live in memory: they survive a reconnect of the agent's client but not a restart of
- * the agent, so publishers must keep unacknowledged messages (QoS 1 does) and resend them.
+ * An in-process MQTT broker (aedes) for gateways without one. Its sessions live in memory, so
+ * an agent that ingests through it must commit in `onPublish`: a PUBACK sent on receipt would
+ * acknowledge what a crash could still lose.
  */
-export async function startEmbeddedBroker(opts: { host: string; port: number }): Promise<EmbeddedBroker> {
-  const broker = await Aedes.createBroker();
+export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const onPublish = opts.onPublish;
+  const broker = await Aedes.createBroker(
+    onPublish
+      ? {
+          authorizePublish: (client, packet, callback) => {
+            // client is null for the broker's own messages ($SYS, wills of the broker).
+            if (client === null) return callback(null);
+            onPublish(packet).then(
+              () => callback(null),
+              (err: Error) => callback(err),
+            );
+          },
+        }
+      : {},
+  );
   const server: Server = createServer(broker.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -27,3 +27,16 @@ export function decodeMessage(topic: string, payload: Uint8Array, opts: { topicP
     readings: items.map((r) => ({ sensor: sensor.data, ts: r.ts, value: r.value, quality: r.quality ?? 'good', receivedAt: opts.receivedAt })),
   };
 }
+
+/** MQTT topic filter matching (MQTT 3.1.1 §4.7): `+` one level, `#` the rest; `$` topics only by name. */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (topic.startsWith('$') && !filter.startsWith('$')) return false; // [MQTT-4.7.2-1]
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}

@@ -6,8 +6,59 @@ import { createTelemetry } from '../../telemetry/events.js';
 import type { Sink } from '../types.js';
 import { MqttSourceConfig } from './config.js';
 import { createMqttSource } from './source.js';
+import { topicMatches } from './decode.js';
 
 const T = Date.UTC(2026, 10, 22, 8);
+
+function refusingSink(refusals: number): Sink & { committed: Reading[] } {
+  const committed: Reading[] = [];
+  return {
+    committed,
+    commit(_source, readings) {
+      if (refusals > 0) {
+        refusals--;
+        throw new Error('SQLITE_FULL: database or disk is full');
+      }
+      committed.push(...readings);
+    },
+    deadLetter() {
+      throw new Error('no dead letters expected');
+    },
+  };
+}
+
+describe('embedded broker: the publisher gets its PUBACK only after the commit', () => {
+  it('holds the PUBACK while the store refuses, and the reading is committed when it arrives', async () => {
+    const sink = refusingSink(3);
+    const cfg = MqttSourceConfig.parse({ type: 'mqtt', embeddedBroker: { port: 0 } });
+    const source = createMqttSource(cfg, { gatewayId: 'gw', telemetry: createTelemetry(silentLogger) });
+    await source.start(sink);
+    const pub = await connectClient(source.status().endpoint);
+    await pub.publishAsync('factory/a/b/c', JSON.stringify({ ts: T, value: 7 }), { qos: 1 });
+    // The PUBACK has arrived: the reading must already be in the store.
+    expect(sink.committed.map((r) => r.value)).toEqual([7]);
+    // Topics outside the subscription pass through the broker and are not stored.
+    await pub.publishAsync('elsewhere/x', 'not ours', { qos: 1 });
+    await pub.endAsync();
+    await source.stop();
+    expect(sink.committed).toHaveLength(1);
+    expect(source.status().lastError).toMatch(/SQLITE_FULL/);
+  });
+});
+
+describe('topicMatches', () => {
+  it.each([
+    ['factory/#', 'factory/a/b', true],
+    ['factory/#', 'factory', true],
+    ['factory/+/b', 'factory/a/b', true],
+    ['factory/+/b', 'factory/a/c', false],
+    ['factory/+', 'factory/a/b', false],
+    ['#', '$SYS/broker/load', false],
+    ['a/b', 'a/b', true],
+  ])('%s vs %s', (filter, topic, expected) => {
+    expect(topicMatches(filter, topic)).toBe(expected);
+  });
+});
 
 describe('MQTT source acknowledges only what is committed', () => {
   let broker: TestBroker;

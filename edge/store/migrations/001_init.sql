@@ -19,7 +19,9 @@ CREATE TABLE readings (
   quality     INTEGER NOT NULL,   -- 0 good, 1 uncertain, 2 bad (shared/reading.ts)
   received_at INTEGER NOT NULL    -- gateway clock, ms since epoch
 );
-CREATE INDEX readings_sensor_ts ON readings (sensor_id, ts);
+-- One reading per sensor and source timestamp: an MQTT QoS 1 redelivery (or a publisher's
+-- resend after a lost PUBACK) is the same reading again, and must not reach the cloud twice.
+CREATE UNIQUE INDEX readings_sensor_ts ON readings (sensor_id, ts);
 
 -- The outbox: per stream, the highest seq the cloud has acknowledged as committed.
 -- Records above it are pending; the sync client reads them in seq order.
