@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/connect.js';
 import { bucketHistory, rawHistory, summarizeRange, type Bucket, type RawPoint } from '../db/readings.js';
 import { findSensor, listSensors } from '../db/sensors.js';
-import { chooseBucketWidth, resolveRange, ToolInputError } from './time-range.js';
+import { chooseBucketWidth, resolveRange, ToolInputError } from '../../shared/mcp/time-range.js';
 
 export interface HistoryRequest {
   sensor: string;

@@ -8,7 +8,7 @@ import { Quality, SensorId } from '../../shared/reading.js';
 import { listSensors } from '../db/sensors.js';
 import { fleetOverview, ONLINE_WITHIN_MS } from './fleet.js';
 import { getSensorHistory } from './history.js';
-import { ToolInputError } from './time-range.js';
+import { Instant, ToolInputError } from '../../shared/mcp/time-range.js';
 
 export interface CloudMcpOptions {
   /** TimescaleDB present: downsample with time_bucket (otherwise date_bin, same buckets). */
@@ -18,10 +18,6 @@ export interface CloudMcpOptions {
 }
 
 const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
-const Instant = z
-  .union([z.string(), z.number()])
-  .describe('ISO 8601 time (e.g. "2025-03-01T08:00:00Z") or epoch milliseconds');
-
 const GatewayStatusShape = z.object({
   id: z.string(),
   site: z.string(),

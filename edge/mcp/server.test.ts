@@ -62,13 +62,23 @@ describe('edge MCP tools', () => {
     expect(Math.max(...h.buckets.map((b) => b.max))).toBe(99);
   });
 
+  it('counts bad readings in a bucket but leaves them out of min, max and avg', async () => {
+    store.readings.write([
+      { sensor: 'acme/plant1/line-1/pump-1/pressure', ts: T, value: 5, quality: 'good', receivedAt: T },
+      { sensor: 'acme/plant1/line-1/pump-1/pressure', ts: T + 1000, value: 9999, quality: 'bad', receivedAt: T },
+      { sensor: 'acme/plant1/line-1/pump-1/pressure', ts: T + 2000, value: 7, quality: 'uncertain', receivedAt: T },
+    ]);
+    const r = await client.callTool({ name: 'get_sensor_history', arguments: { sensor: 'acme/plant1/line-1/pump-1/pressure', maxPoints: 1 } });
+    expect(r.structuredContent).toMatchObject({ count: 3, downsampled: true, buckets: [{ start: T, count: 3, bad: 1, min: 5, max: 7, avg: 6 }] });
+  });
+
   it('says what to do about an unknown sensor or a bad time', async () => {
     const unknown = await client.callTool({ name: 'get_sensor_history', arguments: { sensor: 'acme/nope' } });
     expect(unknown.isError).toBe(true);
     expect(JSON.stringify(unknown.content)).toMatch(/unknown sensor .*list_sensors/);
     const badTime = await client.callTool({ name: 'get_sensor_history', arguments: { sensor: FLOW, from: 'yesterday-ish' } });
     expect(badTime.isError).toBe(true);
-    expect(JSON.stringify(badTime.content)).toMatch(/not a time: use ISO 8601/);
+    expect(JSON.stringify(badTime.content)).toMatch(/is not an ISO 8601 time/);
     const badType = await client.callTool({ name: 'get_sensor_history', arguments: { sensor: FLOW, maxPoints: 'many' } });
     expect(badType.isError).toBe(true);
   });

@@ -1,7 +1,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { parseTimeArg, TimeArg, ToolInputError } from '../../shared/mcp/time.js';
+import { chooseBucketWidth, Instant, resolveRange, ToolInputError } from '../../shared/mcp/time-range.js';
 import { Quality } from '../../shared/reading.js';
 import type { HistorianQueries } from '../store/queries.js';
 
@@ -18,7 +18,14 @@ const SensorRow = z.object({
 });
 
 const Point = z.object({ ts: z.number(), value: z.number(), quality: Quality });
-const Bucket = z.object({ start: z.number(), min: z.number(), max: z.number(), avg: z.number(), count: z.number() });
+const Bucket = z.object({
+  start: z.number(),
+  count: z.number(),
+  bad: z.number().describe('readings of quality bad: counted, left out of min/max/avg'),
+  min: z.number().nullable(),
+  max: z.number().nullable(),
+  avg: z.number().nullable(),
+});
 
 /** Answers a tool call, turning a bad argument into a tool error the assistant can act on. */
 function answer<T extends Record<string, unknown>>(run: () => { data: T; text: string }): CallToolResult {
@@ -70,11 +77,11 @@ export function buildEdgeMcpServer(deps: EdgeMcpDeps): McpServer {
     {
       title: 'Sensor history',
       description:
-        'Readings of one sensor between from and to (default: all of its history). Up to maxPoints raw readings are returned as they are; longer ranges come back as time buckets with min, max, avg and count, so spikes stay visible.',
+        'Readings of one sensor over a time range. With neither from nor to: all of its history; with only from: until now; with only to: the 24 hours before it. Up to maxPoints raw readings are returned as they are; longer ranges come back as time buckets with min, max, avg and count, so spikes stay visible.',
       inputSchema: {
         sensor: z.string().min(1).max(256).describe('sensor id, as list_sensors shows it'),
-        from: TimeArg.optional(),
-        to: TimeArg.optional(),
+        from: Instant.optional().describe('start, inclusive: ISO 8601 time or epoch milliseconds'),
+        to: Instant.optional().describe('end, inclusive: ISO 8601 time or epoch milliseconds'),
         maxPoints: z.number().int().min(1).max(10_000).default(1000),
       },
       outputSchema: {
@@ -91,16 +98,20 @@ export function buildEdgeMcpServer(deps: EdgeMcpDeps): McpServer {
     },
     (args) =>
       answer(() => {
-        const from = parseTimeArg(args.from, 'from');
-        const to = parseTimeArg(args.to, 'to');
-        if (from !== undefined && to !== undefined && to < from) throw new ToolInputError(`"to" (${fmt(to)}) is before "from" (${fmt(from)})`);
+        const { fromMs, toMs } = resolveRange(args.from, args.to, Date.now());
         if (!queries.sensorExists(args.sensor)) {
           throw new ToolInputError(`unknown sensor "${args.sensor}": call list_sensors (optionally with a prefix) to see the sensor ids`);
         }
-        const h = queries.history({ sensor: args.sensor, from, to, maxPoints: args.maxPoints });
+        const h = queries.history({
+          sensor: args.sensor,
+          from: fromMs ?? undefined,
+          to: toMs ?? undefined,
+          maxPoints: args.maxPoints,
+          bucketWidth: chooseBucketWidth,
+        });
         const text = h.downsampled
           ? `${h.sensor}: ${h.count} readings in ${h.buckets.length} buckets of ${h.bucketMs} ms\n` +
-            h.buckets.map((b) => `${fmt(b.start)} min ${b.min} max ${b.max} avg ${b.avg.toFixed(4)} n ${b.count}`).join('\n')
+            h.buckets.map((b) => `${fmt(b.start)} min ${b.min} max ${b.max} avg ${b.avg?.toFixed(4) ?? '-'} n ${b.count}${b.bad ? ` (bad ${b.bad})` : ''}`).join('\n')
           : `${h.sensor}: ${h.count} readings\n` + h.points.map((p) => `${fmt(p.ts)} ${p.value} ${p.quality}`).join('\n');
         return { data: { ...h }, text };
       }),

@@ -13,12 +13,14 @@ export interface HistoryPoint {
   quality: Quality;
 }
 
+/** As the cloud's buckets: bad readings are counted but left out of min, max and avg. */
 export interface HistoryBucket {
   start: number;
-  min: number;
-  max: number;
-  avg: number;
   count: number;
+  bad: number;
+  min: number | null;
+  max: number | null;
+  avg: number | null;
 }
 
 export type History =
@@ -29,8 +31,11 @@ export type History =
 export interface HistorianQueries {
   listSensors(opts: { prefix?: string; limit: number; after?: string }): SensorSummary[];
   sensorExists(sensor: string): boolean;
-  /** Absent from/to: the sensor's first/last reading, so "all of it" needs no guess at clocks. */
-  history(opts: { sensor: string; from?: number; to?: number; maxPoints: number }): History;
+  /**
+   * Absent from/to: the sensor's first/last reading, so "all of it" needs no guess at clocks.
+   * Longer than maxPoints: buckets of `bucketWidth(span, maxPoints)` from `from`.
+   */
+  history(opts: { sensor: string; from?: number; to?: number; maxPoints: number; bucketWidth: (spanMs: number, maxBuckets: number) => number }): History;
 }
 
 export function createHistorianQueries(db: SqliteDb): HistorianQueries {
@@ -51,8 +56,12 @@ export function createHistorianQueries(db: SqliteDb): HistorianQueries {
   const raw = db.prepare<[number, number, number], { ts: number; value: number; quality: number }>(
     'SELECT ts, value, quality FROM readings WHERE sensor_id = ? AND ts >= ? AND ts <= ? ORDER BY ts, seq',
   );
-  const bucketed = db.prepare<[number, number, number, number, number, number], { b: number; min: number; max: number; avg: number; n: number }>(
-    `SELECT CAST((ts - ?) / ? AS INTEGER) AS b, min(value) AS min, max(value) AS max, avg(value) AS avg, count(*) AS n
+  // Parameters bind as REAL, so the division is floored by hand.
+  const bucketed = db.prepare<[number, number, number, number, number, number], { b: number; min: number | null; max: number | null; avg: number | null; n: number; bad: number }>(
+    `SELECT CAST((ts - ?) / ? AS INTEGER) AS b, count(*) AS n, sum(quality = 2) AS bad,
+            min(CASE WHEN quality < 2 THEN value END) AS min,
+            max(CASE WHEN quality < 2 THEN value END) AS max,
+            avg(CASE WHEN quality < 2 THEN value END) AS avg
        FROM readings WHERE sensor_id = ? AND ts >= ? AND ts <= ?
       GROUP BY b ORDER BY b LIMIT ?`,
   );
@@ -69,7 +78,7 @@ export function createHistorianQueries(db: SqliteDb): HistorianQueries {
       });
     },
     sensorExists: (sensor) => idOf.get(sensor) !== undefined,
-    history({ sensor, maxPoints, ...range }) {
+    history({ sensor, maxPoints, bucketWidth, ...range }) {
       const id = idOf.get(sensor)?.id;
       const b = id === undefined ? undefined : bounds.get(id);
       const from = range.from ?? b?.lo ?? 0;
@@ -80,14 +89,14 @@ export function createHistorianQueries(db: SqliteDb): HistorianQueries {
         const points = raw.all(id, from, to).map((r) => ({ ts: r.ts, value: r.value, quality: qualityFromCode(r.quality) }));
         return { sensor, from, to, count, downsampled: false, points };
       }
-      // Integer bucket width so that at most maxPoints buckets cover [from, to].
-      const bucketMs = Math.max(1, Math.ceil((to - from + 1) / maxPoints));
+      const bucketMs = bucketWidth(to - from + 1, maxPoints);
       const buckets = bucketed.all(from, bucketMs, id, from, to, maxPoints).map((r) => ({
         start: from + r.b * bucketMs,
+        count: r.n,
+        bad: r.bad,
         min: r.min,
         max: r.max,
         avg: r.avg,
-        count: r.n,
       }));
       return { sensor, from, to, count, downsampled: true, bucketMs, buckets };
     },

@@ -1,7 +1,16 @@
+import { z } from 'zod';
+import { EPOCH_MS_MAX, EPOCH_MS_MIN } from '../reading.js';
+
 /**
- * Time arguments of the history tool, and the bucket width for downsampling. Pure functions; the
- * messages go straight back to the person or model that called the tool.
+ * Time arguments of the history tools (edge and cloud alike), and the bucket width for
+ * downsampling. Pure functions; the messages go straight back to the person or model that
+ * called the tool.
  */
+
+/** A point in time as a tool argument; parsed strictly by parseInstant. */
+export const Instant = z
+  .union([z.string(), z.number()])
+  .describe('ISO 8601 time (e.g. "2025-03-01T08:00:00Z") or epoch milliseconds');
 
 export class ToolInputError extends Error {
   constructor(message: string) {
@@ -11,8 +20,8 @@ export class ToolInputError extends Error {
 }
 
 export const DAY_MS = 86_400_000;
-const MIN_MS = 946_684_800_000; // 2000-01-01, as shared/reading.ts EpochMs
-const MAX_MS = 4_102_444_800_000; // 2100-01-01
+const MIN_MS = EPOCH_MS_MIN;
+const MAX_MS = EPOCH_MS_MAX;
 // An ISO 8601 date, optionally with a time; other formats Date.parse accepts are too ambiguous.
 const ISO = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$/i;
 
