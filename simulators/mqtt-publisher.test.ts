@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, silentLogger } from '../shared/log.js';
 import { MqttJsonPayload } from '../shared/mqtt-json.js';
 import { encodePayload, startPublisher, type PublisherSummary } from './mqtt-publisher.js';
-import { defaultStartMs, redactUrl } from './publisher-options.js';
+import { redactUrl } from '../shared/url.js';
+import { defaultStartMs } from './publisher-options.js';
 import { startTestBroker, type TestBroker } from './testing/broker.js';
 
 const START = Date.UTC(2025, 0, 6, 8, 0, 0);

@@ -5,7 +5,8 @@ import type { MqttJsonReading } from '../shared/mqtt-json.js';
 import type { SensorId } from '../shared/reading.js';
 import { generateReadings, type SimReading } from './generate.js';
 import { buildPlant } from './plant.js';
-import { defaultStartMs, redactUrl, resolvePublisherOptions, type PublisherOptions } from './publisher-options.js';
+import { redactUrl } from '../shared/url.js';
+import { defaultStartMs, resolvePublisherOptions, type PublisherOptions } from './publisher-options.js';
 
 export type { PublisherOptions } from './publisher-options.js';
 

@@ -97,13 +97,3 @@ function checkUrl(url: string): void {
   if (!PROTOCOLS.has(protocol)) throw new RangeError(`url must start with mqtt://, mqtts://, ws:// or wss:// (got "${protocol}")`);
 }
 
-/** Never log a password given in the URL. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(not a URL)';
-  }
-}

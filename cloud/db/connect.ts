@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { CloudConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/log.js';
 import { startEmbeddedDatabase } from './embedded.js';
+import { redactUrl } from '../../shared/url.js';
 
 export interface Database {
   pool: pg.Pool;
@@ -69,16 +70,6 @@ async function enableTimescale(pool: pg.Pool, log: Logger): Promise<string | und
   return installed.rows[0]?.extversion;
 }
 
-/** The URL without its password, for logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable database url)';
-  }
-}
 
 /** Anything that runs a query: the pool, or a client holding a transaction. */
 export type Queryable = pg.Pool | pg.PoolClient;

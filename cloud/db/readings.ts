@@ -1,6 +1,7 @@
 import { qualityCode, qualityFromCode, type Quality } from '../../shared/reading.js';
 import type { SequencedReading } from '../../shared/sync-codec.js';
 import type { Queryable } from './connect.js';
+import type { HistoryBucket, HistoryPoint } from '../../shared/mcp/history.js';
 
 /** Inserts a batch of one gateway's readings in one statement; returns the number of rows. */
 export async function insertReadings(client: Queryable, gateway: string, rows: readonly SequencedReading[]): Promise<number> {
@@ -43,23 +44,9 @@ export interface RangeSummary {
   lastMs: number | null;
 }
 
-export interface RawPoint {
-  ts: number;
-  value: number;
-  quality: Quality;
-}
+export type RawPoint = HistoryPoint;
 
-export interface Bucket {
-  /** bucket start, epoch ms */
-  start: number;
-  /** all readings in the bucket */
-  count: number;
-  /** readings of quality "bad"; they are left out of min, max and avg */
-  bad: number;
-  min: number | null;
-  max: number | null;
-  avg: number | null;
-}
+export type Bucket = HistoryBucket;
 
 const iso = (ms: number | null, open: string): string => (ms === null ? open : new Date(ms).toISOString());
 

@@ -1,3 +1,4 @@
+import type { HistoryBucket, HistoryPoint } from '../../shared/mcp/history.js';
 import { qualityFromCode, type Quality } from '../../shared/reading.js';
 import type { SqliteDb } from './db.js';
 
@@ -5,22 +6,6 @@ export interface SensorSummary {
   sensor: string;
   firstSeen: number;
   latest: { ts: number; value: number; quality: Quality } | null;
-}
-
-export interface HistoryPoint {
-  ts: number;
-  value: number;
-  quality: Quality;
-}
-
-/** As the cloud's buckets: bad readings are counted but left out of min, max and avg. */
-export interface HistoryBucket {
-  start: number;
-  count: number;
-  bad: number;
-  min: number | null;
-  max: number | null;
-  avg: number | null;
 }
 
 export type History =

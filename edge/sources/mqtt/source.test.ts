@@ -70,20 +70,8 @@ describe('MQTT source acknowledges only what is committed', () => {
   });
 
   it('holds a message while the store refuses it, then commits it exactly once', async () => {
-    const committed: Reading[] = [];
-    let refusals = 3;
-    const sink: Sink = {
-      commit(_source, readings) {
-        if (refusals > 0) {
-          refusals--;
-          throw new Error('SQLITE_FULL: database or disk is full');
-        }
-        committed.push(...readings);
-      },
-      deadLetter() {
-        throw new Error('no dead letters expected');
-      },
-    };
+    const sink = refusingSink(3);
+    const committed = sink.committed;
     const cfg = MqttSourceConfig.parse({ type: 'mqtt', url: broker.url, subscribe: [`${broker.prefix}#`], topicPrefix: broker.prefix, clientId: `mw-src-${broker.unique}` });
     const telemetry = createTelemetry(silentLogger);
     const source = createMqttSource(cfg, { gatewayId: 'gw', telemetry });
