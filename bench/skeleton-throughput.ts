@@ -20,7 +20,8 @@ const machines = Number(process.argv[2] ?? 30);
 const steps = Number(process.argv[3] ?? 200);
 const pgUrl = process.env.MILLWRIGHT_BENCH_PG_URL;
 const dir = mkdtempSync(join(tmpdir(), 'mw-bench-'));
-const gateway = { id: 'bench-gw', site: 'bench' };
+// A fresh gateway id per run: a reused one would meet its old watermark and write nothing.
+const gateway = { id: `bench-${randomBytes(4).toString('hex')}`, site: 'bench' };
 const token = `mwg_${randomBytes(24).toString('base64url')}`;
 
 const cloud = await startCloud(CloudConfig.parse({ http: { port: 0 }, database: pgUrl ? { url: pgUrl } : { dataDir: join(dir, 'pglite') } }), { log: silentLogger });
