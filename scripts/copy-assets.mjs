@@ -19,5 +19,5 @@ for (const { from, to, suffix } of assets) {
   mkdirSync(dst, { recursive: true });
   const files = readdirSync(src).filter((f) => f.endsWith(suffix));
   for (const f of files) copyFileSync(join(src, f), join(dst, f));
-  console.log(`copy-assets: ${files.length} ${suffix} file(s) ${from} -> ${to}`);
+  if (process.env.MILLWRIGHT_VERBOSE_BUILD) console.log(`copy-assets: ${files.length} ${suffix} file(s) ${from} -> ${to}`);
 }
