@@ -7,6 +7,7 @@ import { ConfigError, loadConfigFile } from '../shared/config-load.js';
 import { CloudConfig, EXAMPLE_CLOUD_CONFIG } from '../shared/config.js';
 import { EdgeConfig, EXAMPLE_EDGE_CONFIG } from './config.js';
 import { EXAMPLE_MQTT_SOURCE, MqttSourceConfig } from './sources/mqtt/config.js';
+import { EXAMPLE_OPCUA_SOURCE, OpcuaSourceConfig } from './sources/opcua/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mw-config-'));
 const file = (name: string, text: string) => {
@@ -36,6 +37,17 @@ describe('example configs', () => {
   it('the MQTT source example parses', () => {
     const list = parse(EXAMPLE_MQTT_SOURCE) as unknown[];
     expect(MqttSourceConfig.parse(list[0]).url).toBe('mqtt://127.0.0.1:1883');
+  });
+  it('the OPC-UA source example parses', () => {
+    const list = parse(EXAMPLE_OPCUA_SOURCE) as unknown[];
+    expect(OpcuaSourceConfig.parse(list[0])).toMatchObject({ securityPolicy: 'Basic256Sha256', browse: { root: 'ns=1;s=acme/plant1', maxDepth: 8 } });
+  });
+  it('an OPC-UA source needs something to read, and a consistent security setting', () => {
+    const r = OpcuaSourceConfig.safeParse({ type: 'opcua', endpointUrl: 'opc.tcp://h:4840', securityMode: 'Sign' });
+    expect(r.error?.issues.map((i) => i.message)).toEqual([
+      'give browse.root or a list of nodes',
+      'securityMode None goes with securityPolicy None, and Sign/SignAndEncrypt with a real policy',
+    ]);
   });
   it('the cloud example parses', () => {
     const cfg = loadConfigFile(CloudConfig, file('cloud.yaml', EXAMPLE_CLOUD_CONFIG));

@@ -1,6 +1,9 @@
+import { z } from 'zod';
 import type { Telemetry } from '../telemetry/events.js';
 import { MqttSourceConfig } from './mqtt/config.js';
 import { createMqttSource } from './mqtt/source.js';
+import { OpcuaSourceConfig } from './opcua/config.js';
+import { createOpcuaSource } from './opcua/source.js';
 import type { Source } from './types.js';
 
 export interface SourceDeps {
@@ -12,13 +15,14 @@ export interface SourceDeps {
  * Every source plugin, by its `type` in the config. One literal map, no discovery: adding a
  * protocol means adding a folder and a line here.
  */
-export const SOURCES = {
-  mqtt: { config: MqttSourceConfig, create: createMqttSource },
-} as const;
-
-export const SourceConfig = MqttSourceConfig;
-export type SourceConfig = MqttSourceConfig;
+export const SourceConfig = z.discriminatedUnion('type', [MqttSourceConfig, OpcuaSourceConfig]);
+export type SourceConfig = z.output<typeof SourceConfig>;
 
 export function createSource(cfg: SourceConfig, deps: SourceDeps): Source {
-  return SOURCES[cfg.type].create(cfg, deps);
+  switch (cfg.type) {
+    case 'mqtt':
+      return createMqttSource(cfg, deps);
+    case 'opcua':
+      return createOpcuaSource(cfg, deps);
+  }
 }

@@ -1,0 +1,167 @@
+import {
+  AttributeIds,
+  ClientMonitoredItemGroup,
+  ClientSubscription,
+  MessageSecurityMode,
+  OPCUACertificateManager,
+  OPCUAClient,
+  SecurityPolicy,
+  TimestampsToReturn,
+  UserTokenType,
+  type ClientSession,
+  type DataValue,
+  type UserIdentityInfo,
+} from 'node-opcua';
+import { SensorId, type Reading } from '../../../shared/reading.js';
+import type { Telemetry } from '../../telemetry/events.js';
+import type { Sink, Source, SourceStatus } from '../types.js';
+import { discoverVariables } from './browse.js';
+import type { OpcuaSourceConfig } from './config.js';
+import { numericValue, qualityOfStatus } from './decode.js';
+
+export interface OpcuaSourceDeps {
+  gatewayId: string;
+  telemetry: Telemetry;
+}
+
+interface Item {
+  nodeId: string;
+  sensor: string;
+  /** Set after the first value that is not a number: dead-lettered once, then ignored. */
+  unusable: boolean;
+}
+
+/**
+ * OPC-UA source: a session with one subscription over the configured or discovered variables.
+ * Values are buffered for at most `flushMs` and committed in one transaction per flush.
+ * Not guaranteed: OPC-UA has no acknowledgement, so values received in the last `flushMs`
+ * before a crash are lost unless the server keeps history (backfill comes with issue 4).
+ * node-opcua reconnects with its own backoff and transfers or re-creates the subscription.
+ */
+export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps): Source {
+  const { telemetry } = deps;
+  const st: SourceStatus = { name: cfg.name, type: 'opcua', state: 'starting', endpoint: cfg.endpointUrl, messages: 0, lastMessageAt: null, lastError: null };
+  let client: OPCUAClient | undefined;
+  let session: ClientSession | undefined;
+  let subscription: ClientSubscription | undefined;
+  let sink: Sink | undefined;
+  let buffer: Reading[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let items: Item[] = [];
+
+  function flush(): void {
+    if (!sink || buffer.length === 0) return;
+    const batch = buffer;
+    buffer = [];
+    try {
+      sink.commit(cfg.name, batch);
+    } catch (err) {
+      // Keep the values for the next flush rather than dropping them; the buffer is bounded below.
+      buffer = batch.concat(buffer);
+      st.lastError = `store: ${(err as Error).message}`;
+      telemetry.storeWriteFailed(cfg.name, err, cfg.flushMs);
+    }
+  }
+
+  function onChange(item: Item, dv: DataValue): void {
+    if (!sink || item.unusable) return;
+    const receivedAt = Date.now();
+    st.messages++;
+    st.lastMessageAt = receivedAt;
+    const value = numericValue(dv.value?.value);
+    const quality = qualityOfStatus(dv.statusCode.value);
+    if (value === undefined) {
+      // A bad status usually comes without a value (a dropout): nothing to store, not malformed.
+      if (quality === 'bad') return;
+      item.unusable = true;
+      const reason = `node ${item.nodeId} gives ${dv.value?.dataType ?? 'no'} values, not numbers; ignored from now on`;
+      sink.deadLetter(cfg.name, { topic: item.nodeId, reason, raw: Buffer.from(String(dv.value?.value).slice(0, 200)) });
+      telemetry.deadLettered(cfg.name, reason, item.nodeId);
+      return;
+    }
+    const ts = (dv.sourceTimestamp ?? dv.serverTimestamp)?.getTime() ?? receivedAt;
+    buffer.push({ sensor: item.sensor, ts, value, quality, receivedAt });
+    // Bounded: a store that refuses for long sheds the oldest values, counted as lost.
+    if (buffer.length > 100_000) buffer.splice(0, buffer.length - 100_000);
+  }
+
+  async function resolveItems(s: ClientSession): Promise<Item[]> {
+    const out: Item[] = cfg.nodes.map((n) => ({ nodeId: n.nodeId, sensor: n.sensor, unusable: false }));
+    if (cfg.browse) {
+      const listed = new Set(out.map((i) => i.nodeId));
+      for (const v of await discoverVariables(s, cfg.browse.root, cfg.browse.maxDepth)) {
+        if (listed.has(v.nodeId)) continue;
+        const sensor = SensorId.safeParse(cfg.browse.sensorPrefix + v.path.join('/'));
+        if (sensor.success) out.push({ nodeId: v.nodeId, sensor: sensor.data, unusable: false });
+        else st.lastError = `cannot make a sensor id of ${v.path.join('/')}`;
+      }
+    }
+    return out;
+  }
+
+  const identity = (): UserIdentityInfo =>
+    cfg.username ? { type: UserTokenType.UserName, userName: cfg.username, password: cfg.password ?? '' } : { type: UserTokenType.Anonymous };
+
+  return {
+    name: cfg.name,
+    async start(s) {
+      sink = s;
+      const c = OPCUAClient.create({
+        applicationName: `millwright-${deps.gatewayId}`,
+        endpointMustExist: false,
+        securityMode: MessageSecurityMode[cfg.securityMode],
+        securityPolicy: SecurityPolicy[cfg.securityPolicy],
+        keepSessionAlive: true,
+        connectionStrategy: { initialDelay: cfg.reconnect.baseMs, maxDelay: cfg.reconnect.capMs, maxRetry: -1, randomisationFactor: 0.5 },
+        clientCertificateManager: new OPCUACertificateManager({ rootFolder: cfg.pkiDir, automaticallyAcceptUnknownCertificate: true }),
+      });
+      client = c;
+      c.on('connection_lost', () => {
+        st.state = 'reconnecting';
+        telemetry.sourceReconnecting(cfg.name, { url: cfg.endpointUrl });
+      });
+      c.on('connection_reestablished', () => {
+        st.state = 'connected';
+        telemetry.sourceConnected(cfg.name, { url: cfg.endpointUrl, reestablished: true });
+      });
+      c.on('backoff', (count, delay) => {
+        st.lastError = `cannot connect (attempt ${count}); next try in ${delay} ms`;
+      });
+      await c.connect(cfg.endpointUrl);
+      session = await c.createSession(identity());
+      items = await resolveItems(session);
+      subscription = await session.createSubscription2({
+        requestedPublishingInterval: cfg.publishingIntervalMs,
+        requestedLifetimeCount: 600,
+        requestedMaxKeepAliveCount: 20,
+        maxNotificationsPerPublish: 0,
+        publishingEnabled: true,
+        priority: 10,
+      });
+      if (items.length > 0) {
+        const group = ClientMonitoredItemGroup.create(
+          subscription,
+          items.map((i) => ({ nodeId: i.nodeId, attributeId: AttributeIds.Value })),
+          { samplingInterval: cfg.samplingIntervalMs, queueSize: cfg.queueSize, discardOldest: true },
+          TimestampsToReturn.Both,
+        );
+        group.on('changed', (_item, dv, index) => {
+          const item = items[index];
+          if (item) onChange(item, dv);
+        });
+      }
+      timer = setInterval(flush, cfg.flushMs);
+      st.state = 'connected';
+      telemetry.sourceConnected(cfg.name, { url: cfg.endpointUrl, variables: items.length });
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await subscription?.terminate().catch(() => {});
+      flush();
+      await session?.close().catch(() => {});
+      await client?.disconnect().catch(() => {});
+      st.state = 'stopped';
+    },
+    status: () => ({ ...st }),
+  };
+}
