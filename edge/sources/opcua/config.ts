@@ -27,6 +27,10 @@ export const OpcuaSourceConfig = z
     samplingIntervalMs: z.number().int().min(0).default(1000),
     publishingIntervalMs: z.number().int().min(10).default(1000),
     queueSize: z.number().int().min(1).max(10_000).default(10).describe('values the server keeps per item between publishes'),
+    deadband: z
+      .strictObject({ type: z.enum(['Absolute', 'Percent']), value: z.number().min(0) })
+      .optional()
+      .describe('report a value only when it moved this much (Percent: of the EURange); absent: every value'),
     flushMs: z.number().int().min(1).max(10_000).default(200).describe('values are committed in one transaction at least this often'),
     reconnect: BackoffConfig,
   })

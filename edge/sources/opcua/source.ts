@@ -1,6 +1,9 @@
 import {
   AttributeIds,
   ClientMonitoredItemGroup,
+  DataChangeFilter,
+  DataChangeTrigger,
+  DeadbandType,
   ClientSubscription,
   MessageSecurityMode,
   OPCUACertificateManager,
@@ -142,12 +145,28 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
         const group = ClientMonitoredItemGroup.create(
           subscription,
           items.map((i) => ({ nodeId: i.nodeId, attributeId: AttributeIds.Value })),
-          { samplingInterval: cfg.samplingIntervalMs, queueSize: cfg.queueSize, discardOldest: true },
+          {
+            samplingInterval: cfg.samplingIntervalMs,
+            queueSize: cfg.queueSize,
+            discardOldest: true,
+            // StatusValueTimestamp: a reading that repeats the last value is still a reading.
+            filter: new DataChangeFilter({
+              trigger: DataChangeTrigger.StatusValueTimestamp,
+              deadbandType: cfg.deadband ? DeadbandType[cfg.deadband.type] : DeadbandType.None,
+              deadbandValue: cfg.deadband?.value ?? 0,
+            }),
+          },
           TimestampsToReturn.Both,
         );
         group.on('changed', (_item, dv, index) => {
           const item = items[index];
           if (item) onChange(item, dv);
+        });
+        // Monitored items are created on the server asynchronously; start() returns once they
+        // exist, so "connected" means values are flowing.
+        await new Promise<void>((resolve, reject) => {
+          group.once('initialized', () => resolve());
+          group.once('err', (message: string) => reject(new Error(`monitored items: ${message}`)));
         });
       }
       timer = setInterval(flush, cfg.flushMs);
