@@ -1,5 +1,6 @@
 // Copies files that tsc does not emit into dist/: the SQL migrations, which cloud/db/migrate.ts
-// and edge/store/db.ts read at run time from ./migrations/ next to themselves.
+// and edge/store/db.ts read at run time from ./migrations/ next to themselves, and the bundled
+// simulator scenarios, which simulators/scenario.ts reads from ./scenarios/ next to itself.
 // Run after `tsc -p tsconfig.build.json`; plain Node, no dependencies.
 import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -9,6 +10,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const assets = [
   { from: 'cloud/db/migrations', to: 'dist/cloud/db/migrations', suffix: '.sql' },
   { from: 'edge/store/migrations', to: 'dist/edge/store/migrations', suffix: '.sql' },
+  { from: 'simulators/scenarios', to: 'dist/simulators/scenarios', suffix: '.yaml' },
 ];
 
 for (const { from, to, suffix } of assets) {

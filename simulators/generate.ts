@@ -1,13 +1,26 @@
 import { EpochMs, type Quality, type SensorId } from '../shared/reading.js';
-import type { SensorSpec } from './machines/index.js';
+import { createFaultLayer, type FaultLayer } from './faults/apply.js';
+import { createFaultSchedule } from './faults/schedule.js';
+import { createGroundTruthRecorder, type GroundTruthRecorder } from './ground-truth.js';
+import type { MachineEvent, MachineTruth } from './machines/index.js';
 import type { Plant } from './plant.js';
 import { createRng, type Rng } from './random.js';
+import { buildScenarioPlant, type Scenario } from './scenario.js';
 
 /**
  * Turns a plant into readings: at step i (timestamp startMs + i·periodMs) every machine steps once
  * and every sensor gives one reading. Deterministic: the same plant (same seed) and options give
  * the same readings, byte for byte, on the same Node version. (ECMAScript lets Math.sin/exp/log
  * differ in the last bit between engines; V8 uses the same fdlibm port on every platform.)
+ *
+ * Two entry points:
+ * - `generateReadings(plant, opts)`: the clean readings of a plant, step by step;
+ * - `createSimulation(scenario, opts)`: a scenario's plant with its faults applied, each step with
+ *   the machines' events and true wear, and the ground truth recorded as it goes.
+ *
+ * Timestamps are simulated time: step i is at startMs + i·periodMs however fast the steps are
+ * consumed. Pacing (real time, or `speed` times faster) is the consumer's business; nothing here
+ * sleeps.
  */
 
 export interface GenerateOptions {
@@ -22,27 +35,54 @@ export interface SimReading {
   readonly sensor: SensorId;
   readonly ts: number;
   readonly value: number;
-  /** Absent means good. The base models always read good; fault scenarios will set it. */
+  /** Absent means good. Clean readings are always good; the fault layer sets "bad". */
   readonly quality?: Quality;
+}
+
+/** A machine event, with the index of its machine in `plant.machines`. */
+export interface StepEvent extends MachineEvent {
+  readonly machine: number;
+}
+
+export interface SimStep {
+  readonly index: number;
+  /** Simulated time of the step. A clock jump shifts readings' `ts`, never this. */
+  readonly ts: number;
+  readonly readings: readonly SimReading[];
+  /** Per machine (index in `plant.machines`): its true wear and RUL, when its model reports them. */
+  readonly truth: readonly (MachineTruth | undefined)[];
+  /** Failures, repairs and maintenance reported by the machine models during this step. */
+  readonly events: readonly StepEvent[];
 }
 
 /** Checks the options at the call (a generator body would only run at the first `next()`). */
 export function generateReadings(plant: Plant, opts: GenerateOptions): Generator<SimReading[], void, undefined> {
+  const steps = generateSteps(plant, opts);
+  return (function* () {
+    for (const step of steps) yield step.readings as SimReading[];
+  })();
+}
+
+/** Like `generateReadings`, with each step's machine events and truth. No faults. */
+export function generateSteps(plant: Plant, opts: GenerateOptions): Generator<SimStep, void, undefined> {
   const { startMs, periodMs, steps } = opts;
-  checkTimestamp('startMs', startMs);
-  if (!Number.isInteger(periodMs) || periodMs < 1) throw new RangeError(`periodMs must be a positive integer, got ${periodMs}`);
-  if (steps !== undefined) {
-    if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`steps must be a non-negative integer, got ${steps}`);
-    if (steps > 0) checkTimestamp('the last step', startMs + (steps - 1) * periodMs);
-  }
+  checkTiming(startMs, periodMs, steps);
   return stepThrough(plant, startMs, periodMs, steps);
 }
 
-function* stepThrough(plant: Plant, startMs: number, periodMs: number, steps: number | undefined): Generator<SimReading[], void, undefined> {
+function* stepThrough(plant: Plant, startMs: number, periodMs: number, steps: number | undefined): Generator<SimStep, void, undefined> {
   // The evolving part of the simulation, owned here: each machine's state and its random stream.
+  // The sensor tables are laid out once so that the per-reading work is a lookup and a rounding.
   const running = plant.machines.map((machine) => {
     const rng: Rng = createRng(machine.noiseSeed);
-    return { machine, rng, state: machine.model.initialState(machine.params, startMs, rng) };
+    return {
+      machine,
+      rng,
+      state: machine.model.initialState(machine.params, startMs, rng),
+      names: machine.sensors.map((s) => s.name),
+      ids: machine.sensors.map((s) => s.id),
+      specs: machine.sensors.map((s) => ({ low: s.range[0], high: s.range[1], scale: 10 ** s.decimals })),
+    };
   });
 
   for (let i = 0; steps === undefined || i < steps; i++) {
@@ -50,34 +90,95 @@ function* stepThrough(plant: Plant, startMs: number, periodMs: number, steps: nu
     // Beyond 2100 a reading would fail the `EpochMs` contract; stop the endless case well before.
     if (steps === undefined) checkTimestamp('the step timestamp', ts);
     const readings: SimReading[] = [];
-    for (const run of running) {
-      const { machine } = run;
+    const truth: (MachineTruth | undefined)[] = new Array<MachineTruth | undefined>(running.length);
+    let events: StepEvent[] | undefined;
+    for (let m = 0; m < running.length; m++) {
+      const run = running[m]!;
+      const { machine, names, ids, specs } = run;
       const next = machine.model.step(machine.params, run.state, ts, i === 0 ? 0 : periodMs, run.rng);
       run.state = next.state;
-      for (const sensor of machine.sensors) {
-        const value = next.values[sensor.name];
-        if (value === undefined) throw new Error(`model ${machine.type} gave no value for sensor ${sensor.name}`);
-        readings.push({ sensor: sensor.id, ts, value: transmit(value, sensor) });
+      const values = next.values;
+      for (let k = 0; k < names.length; k++) {
+        const value = values[names[k]!];
+        if (value === undefined) throw new Error(`model ${machine.type} gave no value for sensor ${names[k]}`);
+        readings.push({ sensor: ids[k]!, ts, value: transmitFast(value, specs[k]!) });
+      }
+      if (next.truth) truth[m] = next.truth;
+      if (next.events && next.events.length > 0) {
+        events ??= [];
+        for (const e of next.events) events.push({ ...e, machine: m });
       }
     }
-    yield readings;
+    yield { index: i, ts, readings, truth, events: events ?? NO_EVENTS };
   }
 }
 
-/**
- * What the transmitter reports: clamped to its measuring range, rounded to its decimals. Any
- * finite double survives JSON exactly; rounding keeps payloads short and makes the values equal
- * after a trip through a decimal text column too. `+ 0` turns -0 into 0 (JSON writes -0 as "0",
- * and `Object.is(-0, 0)` is false, so a test comparing sent and received values would fail).
- */
-export function transmit(value: number, spec: Pick<SensorSpec, 'range' | 'decimals'>): number {
+/** `transmit` with the sensor's scale computed once; the same arithmetic, so the same result. */
+function transmitFast(value: number, spec: { low: number; high: number; scale: number }): number {
   if (!Number.isFinite(value)) throw new RangeError(`simulated value is not finite: ${value}`);
-  const [low, high] = spec.range;
-  const scale = 10 ** spec.decimals;
-  return Math.round(Math.min(high, Math.max(low, value)) * scale) / scale + 0;
+  return Math.round(Math.min(spec.high, Math.max(spec.low, value)) * spec.scale) / spec.scale + 0;
+}
+
+const NO_EVENTS: readonly StepEvent[] = Object.freeze([]);
+
+// --- scenario-driven simulation ------------------------------------------------------------
+
+export interface SimulationOptions {
+  /** Timestamp of the first step, ms since the epoch. */
+  startMs: number;
+  /** Number of steps; omitted, the steps never end. */
+  steps?: number;
+  /** Spacing of the wear/RUL samples in the ground truth. Default one hour. */
+  truthEveryMs?: number;
+}
+
+export interface Simulation {
+  readonly scenario: Scenario;
+  readonly plant: Plant;
+  readonly startMs: number;
+  readonly periodMs: number;
+  /** The steps, faults applied. Iterate once. */
+  readonly steps: Generator<SimStep, void, undefined>;
+  /** Fed as the steps are consumed; `snapshot()` at any time gives the truth so far. */
+  readonly groundTruth: GroundTruthRecorder;
+}
+
+export function createSimulation(scenario: Scenario, opts: SimulationOptions): Simulation {
+  const { startMs, steps } = opts;
+  const { periodMs, seed } = scenario;
+  checkTiming(startMs, periodMs, steps);
+  const plant = buildScenarioPlant(scenario);
+  const groundTruth = createGroundTruthRecorder({ scenario: scenario.name, seed, plant, startMs, periodMs, truthEveryMs: opts.truthEveryMs });
+  const layer: FaultLayer | undefined = scenario.faults
+    ? createFaultLayer({
+        plant,
+        schedule: createFaultSchedule({ plant, config: scenario.faults, seed, startMs, periodMs }),
+        onFaultStart: (f) => groundTruth.recordFault(f),
+      })
+    : undefined;
+  const clean = stepThrough(plant, startMs, periodMs, steps);
+  const faulted = (function* (): Generator<SimStep, void, undefined> {
+    for (const step of clean) {
+      const out = layer ? { ...step, readings: layer.apply(step.index, step.readings) } : step;
+      groundTruth.recordStep(out);
+      yield out;
+    }
+  })();
+  return { scenario, plant, startMs, periodMs, steps: faulted, groundTruth };
+}
+
+function checkTiming(startMs: number, periodMs: number, steps: number | undefined): void {
+  checkTimestamp('startMs', startMs);
+  if (!Number.isInteger(periodMs) || periodMs < 1) throw new RangeError(`periodMs must be a positive integer, got ${periodMs}`);
+  if (steps !== undefined) {
+    if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`steps must be a non-negative integer, got ${steps}`);
+    if (steps > 0) checkTimestamp('the last step', startMs + (steps - 1) * periodMs);
+  }
 }
 
 function checkTimestamp(what: string, ms: number): void {
   const ok = EpochMs.safeParse(ms);
   if (!ok.success) throw new RangeError(`${what} (${ms}) is not a valid timestamp: ${ok.error.issues[0]?.message ?? 'out of range'}`);
 }
+
+export { transmit } from './transmit.js';

@@ -5,11 +5,14 @@ import { createLogger, silentLogger } from '../shared/log.js';
 import { MqttJsonPayload } from '../shared/mqtt-json.js';
 import { encodePayload, startPublisher, type PublisherSummary } from './mqtt-publisher.js';
 import { redactUrl } from '../shared/url.js';
+import { buildPlant } from './plant.js';
 import { defaultStartMs } from './publisher-options.js';
 import { startTestBroker, type TestBroker } from './testing/broker.js';
 
 const START = Date.UTC(2025, 0, 6, 8, 0, 0);
-const SENSORS_IN_3_MACHINES = 16; // pump 6 + press 5 + cnc 5
+/** Sensors of a plant of n machines (the machine models own how many each type has). */
+const sensorsIn = (machines: number) => buildPlant({ seed: 1, machines }).sensors.length;
+const SENSORS_IN_3_MACHINES = sensorsIn(3);
 
 interface Received {
   /** sensor id → readings in arrival order */
@@ -105,7 +108,8 @@ describe.each(targets)('MQTT publisher against $name', (target) => {
       expect(summary.total).toBe(20 * SENSORS_IN_3_MACHINES);
       expect(Object.values(summary.perSensor)).toEqual(Array(SENSORS_IN_3_MACHINES).fill(20));
       expect(summary.unacknowledged).toBe(0);
-      expect(summary.timestamps?.['acme/plant1/press-line/press-1/vibration_rms']?.[19]).toBe(START + 19 * 1000);
+      const someSensor = buildPlant({ seed: 7, machines: 3 }).sensors[SENSORS_IN_3_MACHINES - 1]!.id;
+      expect(summary.timestamps?.[someSensor]?.[19]).toBe(START + 19 * 1000);
 
       await waitFor('every reading at the subscriber', () => sub.received.count >= summary.total);
       await new Promise((resolve) => setTimeout(resolve, 200)); // room for any extra copy to show up
@@ -128,7 +132,7 @@ describe.each(targets)('MQTT publisher against $name', (target) => {
         url, seed: 1, machines: 1, periodMs: 150, steps: 4, realtime: true, topicPrefix: prefix, log: silentLogger,
       }).done;
       expect(Date.now() - began).toBeGreaterThanOrEqual(3 * 150 - 20);
-      expect(summary.total).toBe(4 * 6);
+      expect(summary.total).toBe(4 * sensorsIn(1));
       await waitFor('every reading at the subscriber', () => sub.received.count >= summary.total);
     } finally {
       await sub.close();
@@ -250,10 +254,12 @@ describe('publisher options and payload', () => {
     expect(JSON.parse(encodePayload({ sensor: 'a/b', ts: START, value: 0, quality: 'bad' }))).toEqual({ ts: START, value: 0, quality: 'bad' });
   });
 
-  it('starts a fast run of n steps n periods before now, and a realtime run now', () => {
+  it('starts a fast or sped-up run of n steps n periods before now, and a real-time or endless run now', () => {
     expect(defaultStartMs(10_500, 1000, true, 5)).toBe(10_000);
     expect(defaultStartMs(10_500, 1000, false, 5)).toBe(5_000);
     expect(defaultStartMs(10_500, 1000, false, undefined)).toBe(10_000);
+    expect(defaultStartMs(10_500, 1000, true, 5, 1440)).toBe(5_000);
+    expect(defaultStartMs(10_500, 1000, true, undefined, 1440)).toBe(10_000);
   });
 
   it('refuses a bad URL, a wildcard prefix, an oversized window or a bad period before connecting', () => {

@@ -16,6 +16,7 @@ export interface PlantOptions {
   machines: number;
 }
 
+/** A sensor of a plant: its spec (unit, range, `kind`, and `states` for the machine state) and its id. */
 export interface PlantSensor extends SensorSpec {
   readonly id: SensorId;
   /** The sensor's name within its machine, the last path segment. */
@@ -52,9 +53,10 @@ const SEGMENT = /^[A-Za-z0-9_.-]+$/;
 
 /**
  * Builds the plant for a seed. Machine types are dealt round robin in `MACHINE_TYPES` order and
- * numbered per type (pump-1, press-1, cnc-1, pump-2 ...), so any plant of three or more machines has
- * every type. A machine's constants are drawn from a seed derived from the plant seed and the
- * machine's path, so the first n machines of a larger plant are the same as those of a plant of n.
+ * numbered per type (pump-1, press-1, cnc-1, conveyor-1, compressor-1, pump-2 ...), so any plant of
+ * five or more machines has every type. A machine's constants are drawn from a seed derived from the
+ * plant seed and the machine's path, so the first n machines of a larger plant are the same as those
+ * of a plant of n.
  */
 export function buildPlant(opts: PlantOptions): Plant {
   const { seed, enterprise = 'acme', site = 'plant1', machines: count } = opts;

@@ -1,33 +1,75 @@
 import type { Logger } from '../shared/log.js';
 import { DEFAULT_TOPIC_PREFIX } from '../shared/mqtt-json.js';
+import { sparkplugIdProblem } from '../shared/sparkplug/topic.js';
+import type { SimReading } from './generate.js';
+import type { Plant } from './plant.js';
 
 /**
  * The MQTT publisher's options, their defaults and their checks. A bad option throws before any
  * connection is made, with a message that names the option and what it expects.
  */
 
+/**
+ * - json: one message per reading, topic `<topicPrefix><sensor id>`, payload `{"ts":…,"value":…}`.
+ * - json-batch: one message per sensor per `batchSteps` steps, same topic, payload an array of
+ *   those readings (the form shared/mqtt-json.ts and the edge's MQTT source accept today).
+ * - sparkplug: Sparkplug B; see simulators/mqtt/sparkplug.ts.
+ */
+export const PUBLISH_MODES = ['json', 'json-batch', 'sparkplug'] as const;
+export type PublishMode = (typeof PUBLISH_MODES)[number];
+
+/** Steps made elsewhere (a scenario with faults): the plant they belong to and its readings, step by step. */
+export interface StepSource {
+  plant: Plant;
+  /** Each item is one step: the readings of one timestamp (a sensor in dropout is simply absent). */
+  steps: Iterator<readonly SimReading[]>;
+}
+
 export interface PublisherOptions {
   /** Broker URL, e.g. mqtt://127.0.0.1:1883; user and password may be given in it. */
   url: string;
-  seed: number;
-  machines: number;
+  /** With no `source`: the plant and its readings are built from these (required then, ignored otherwise). */
+  seed?: number;
+  machines?: number;
+  /** Steps made elsewhere; when absent, the base generator on `buildPlant({ seed, machines })`. */
+  source?: StepSource;
+  /** Simulated time between steps. Readings keep their simulated timestamps whatever the pace. */
   periodMs: number;
-  /** true: step i starts i·periodMs of wall time after the start; false: as fast as the window allows. */
+  /**
+   * true: step i starts i·periodMs/speed of wall time after the start; false: as fast as the
+   * in-flight window allows (and `speed` does not apply).
+   */
   realtime: boolean;
+  /** Simulated time per wall time when realtime: 1 real time, 1440 a simulated day per minute. Default 1. */
+  speed?: number;
   log: Logger;
+  /** Default 'json'. */
+  mode?: PublishMode;
+  /** json-batch: steps per message. Default 10. */
+  batchSteps?: number;
+  sparkplug?: {
+    /** Default: the plant's site. */
+    groupId?: string;
+    /** Default 'simulator'. */
+    edgeNodeId?: string;
+  };
   topicPrefix?: string;
-  /** Stop after this many steps; omitted, run until stop(). */
+  /** Stop after this many steps; omitted, run until stop() (or until the source ends). */
   steps?: number;
   /**
-   * Timestamp of the first step. Default: now (aligned to the period) when realtime or endless;
-   * for a fast run with `steps`, a history that ends now.
+   * Timestamp of the first step (with a `source`, only reported: the source has its own). Default:
+   * now (aligned to the period) when realtime at speed ≤ 1 or endless; for a fast or sped-up run
+   * with `steps`, a history that ends now.
    */
   startMs?: number;
   /** Only QoS 1: QoS 0 cannot be counted and QoS 2 buys nothing a (sensor, ts) key does not. */
   qos?: 1;
   /** Keep every published value in the summary (memory grows with the run: for tests). */
   keepValues?: boolean;
-  /** Readings sent and not yet acknowledged, at most. Default 1000. */
+  /**
+   * Messages sent and not yet acknowledged, at most (in json mode a message is a reading).
+   * Default 1000. When full the publisher waits: nothing is dropped.
+   */
   maxInFlight?: number;
   enterprise?: string;
   site?: string;
@@ -40,7 +82,10 @@ export interface PublisherOptions {
 
 /** The options with every default filled in. */
 export type ResolvedPublisherOptions = PublisherOptions &
-  Required<Pick<PublisherOptions, 'topicPrefix' | 'maxInFlight' | 'drainTimeoutMs' | 'reconnectPeriodMs'>>;
+  Required<Pick<PublisherOptions, 'topicPrefix' | 'maxInFlight' | 'drainTimeoutMs' | 'reconnectPeriodMs' | 'mode' | 'speed' | 'batchSteps'>>;
+
+/** json-batch arrays are capped there by shared/mqtt-json.ts. */
+export const MAX_BATCH_STEPS = 10_000;
 
 export function resolvePublisherOptions(opts: PublisherOptions): ResolvedPublisherOptions {
   const resolved = {
@@ -49,8 +94,28 @@ export function resolvePublisherOptions(opts: PublisherOptions): ResolvedPublish
     maxInFlight: opts.maxInFlight ?? 1000,
     drainTimeoutMs: opts.drainTimeoutMs ?? 5000,
     reconnectPeriodMs: opts.reconnectPeriodMs ?? 1000,
+    mode: opts.mode ?? 'json',
+    speed: opts.speed ?? 1,
+    batchSteps: opts.batchSteps ?? 10,
   };
   checkUrl(resolved.url);
+  if (!opts.source && (opts.seed === undefined || opts.machines === undefined)) {
+    throw new RangeError('seed and machines are required when no step source is given');
+  }
+  if (!(PUBLISH_MODES as readonly string[]).includes(resolved.mode)) {
+    throw new RangeError(`mode must be one of ${PUBLISH_MODES.join(', ')}, got "${resolved.mode}"`);
+  }
+  if (resolved.steps !== undefined && (!Number.isInteger(resolved.steps) || resolved.steps < 0)) {
+    throw new RangeError(`steps must be a non-negative integer, got ${resolved.steps}`);
+  }
+  if (!Number.isFinite(resolved.speed) || resolved.speed <= 0) throw new RangeError(`speed must be a positive number, got ${resolved.speed}`);
+  if (!Number.isInteger(resolved.batchSteps) || resolved.batchSteps < 1 || resolved.batchSteps > MAX_BATCH_STEPS) {
+    throw new RangeError(`batchSteps must be an integer from 1 to ${MAX_BATCH_STEPS}, got ${resolved.batchSteps}`);
+  }
+  for (const [what, id] of [['sparkplug.groupId', opts.sparkplug?.groupId], ['sparkplug.edgeNodeId', opts.sparkplug?.edgeNodeId]] as const) {
+    const problem = id === undefined ? undefined : sparkplugIdProblem(id);
+    if (problem) throw new RangeError(`${what} "${id}" cannot be a Sparkplug id: ${problem}`);
+  }
   if (/[+#\u0000]/.test(resolved.topicPrefix)) {
     // Wildcards are for topic filters only [MQTT-4.7.1-1]; NUL is banned in any topic [MQTT-4.7.3-2].
     throw new RangeError(`topicPrefix must not contain "+", "#" or NUL, got "${resolved.topicPrefix}"`);
@@ -75,13 +140,13 @@ export function resolvePublisherOptions(opts: PublisherOptions): ResolvedPublish
 }
 
 /**
- * Default first timestamp, aligned to the period so that timestamps read well. Realtime or
- * endless: now. A fast run of n steps: the n steps before now, so that it replays a history and no
- * reading is stamped in the future (a gateway may rightly distrust those).
+ * Default first timestamp, aligned to the period so that timestamps read well. Real time (speed
+ * ≤ 1) or endless: now. A fast or sped-up run of n steps: the n steps before now, so that it
+ * replays a history and no reading is stamped in the future (a gateway may rightly distrust those).
  */
-export function defaultStartMs(nowMs: number, periodMs: number, realtime: boolean, steps: number | undefined): number {
+export function defaultStartMs(nowMs: number, periodMs: number, realtime: boolean, steps: number | undefined, speed = 1): number {
   const aligned = Math.floor(nowMs / periodMs) * periodMs;
-  return realtime || steps === undefined ? aligned : aligned - steps * periodMs;
+  return (realtime && speed <= 1) || steps === undefined ? aligned : aligned - steps * periodMs;
 }
 
 const PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:', 'ws:', 'wss:']);
