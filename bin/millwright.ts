@@ -17,6 +17,8 @@ const program = new Command()
   .description('Edge-first factory runtime: edge agent, cloud service, simulator.')
   .version(VERSION)
   .showHelpAfterError('(add --help for usage)')
+  // `sim` and `sim export` share option names: options belong to the command they follow.
+  .enablePositionalOptions()
   .exitOverride((err: CommanderError) => {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
     process.exit(2);
@@ -73,20 +75,80 @@ gateway
     process.exitCode = await gatewayRevoke({ configPath: o.config, id: o.id });
   });
 
-program
+const sim = program
   .command('sim')
-  .description('Run the factory simulator, publishing readings over MQTT (JSON, QoS 1).')
-  .requiredOption('--url <url>', 'MQTT broker URL, e.g. mqtt://127.0.0.1:1883')
-  .option('--seed <n>', 'seed of all randomness; the same seed replays the same readings', int('--seed'), 1)
-  .option('--machines <n>', 'number of machines', int('--machines'), 3)
-  .option('--period-ms <n>', 'time between two readings of a sensor', int('--period-ms'), 1000)
+  .description('Run the factory simulator: a scenario over MQTT (JSON, batched JSON or Sparkplug B) and OPC-UA.')
+  .option('--url <url>', 'MQTT broker URL, e.g. mqtt://127.0.0.1:1883 (required unless --list)')
+  .option('--scenario <name|file>', 'bundled scenario (see --list) or a scenario file, YAML or JSON')
+  .option('--list', 'list the bundled scenarios', false)
+  .option('--speed <x>', 'simulated time per real time: 1 real time, 1440 a day per minute (default: the scenario\'s)')
+  .option('--mode <mode>', 'MQTT payloads: json, json-batch or sparkplug (default: the scenario\'s)')
+  .option('--opcua-port <n>', 'serve OPC-UA on this port, 0 for a free one (default: as the scenario says)', int('--opcua-port'))
+  .option('--seed <n>', 'seed of all randomness (default: the scenario\'s, else 1)', int('--seed'))
+  .option('--machines <n>', 'machines, types dealt round robin (overrides the scenario)', int('--machines'))
+  .option('--period-ms <n>', 'simulated time between two readings of a sensor', int('--period-ms'))
   .option('--steps <n>', 'stop after this many periods (default: run until Ctrl-C)', int('--steps'))
   .option('--fast', 'do not pace by the wall clock: publish as fast as the broker acknowledges', false)
-  .option('--topic-prefix <p>', 'prepended to each sensor id to make the topic', 'factory/')
-  .action(async (o: { url: string; seed: number; machines: number; periodMs: number; steps?: number; fast: boolean; topicPrefix: string }) => {
-    const { runSim } = await import('../simulators/main.js');
+  .option('--start-ms <n>', 'timestamp of the first step, ms since the epoch', int('--start-ms'))
+  .option('--topic-prefix <p>', 'prepended to each sensor id to make the topic (default: the scenario\'s)')
+  .option('--ground-truth <file>', 'write the ground truth (JSON) here when the run ends')
+  .addHelpText('after', '\nScenario format and fault kinds: see README.md, "Simulator".')
+  .action(
+    async (o: {
+      url?: string;
+      scenario?: string;
+      list: boolean;
+      speed?: string;
+      mode?: string;
+      opcuaPort?: number;
+      seed?: number;
+      machines?: number;
+      periodMs?: number;
+      steps?: number;
+      fast: boolean;
+      startMs?: number;
+      topicPrefix?: string;
+      groundTruth?: string;
+    }) => {
+      const { runSim } = await import('../simulators/main.js');
+      try {
+        await runSim({
+          url: o.url,
+          scenario: o.scenario,
+          list: o.list,
+          speed: o.speed,
+          mode: o.mode as 'json' | undefined,
+          opcuaPort: o.opcuaPort,
+          seed: o.seed,
+          machines: o.machines,
+          periodMs: o.periodMs,
+          steps: o.steps,
+          realtime: !o.fast,
+          startMs: o.startMs,
+          topicPrefix: o.topicPrefix,
+          groundTruthOut: o.groundTruth,
+        });
+      } catch (err) {
+        process.stderr.write(`${(err as Error).message}\n`);
+        process.exitCode = 2;
+      }
+    },
+  );
+
+sim
+  .command('export')
+  .description('Write a scenario\'s streams and ground truth as files: NAB layout CSV + labels, C-MAPSS-like run-to-failure tables.')
+  .requiredOption('--scenario <name|file>', 'bundled scenario or scenario file')
+  .requiredOption('--days <n>', 'simulated days to export')
+  .requiredOption('--out <dir>', 'output directory (new, empty, or an earlier export)')
+  .option('--seed <n>', 'override the scenario\'s seed', int('--seed'))
+  .option('--start-ms <n>', 'timestamp of the first step, ms since the epoch', int('--start-ms'))
+  .option('--cycle-ms <n>', 'C-MAPSS cycle length in ms (default one hour)', int('--cycle-ms'))
+  .option('--lookahead-days <n>', 'keep simulating past the end to learn the true remaining life of unfinished lives')
+  .action(async (o: { scenario: string; days: string; out: string; seed?: number; startMs?: number; cycleMs?: number; lookaheadDays?: string }) => {
+    const { runSimExport } = await import('../simulators/main.js');
     try {
-      await runSim({ url: o.url, seed: o.seed, machines: o.machines, periodMs: o.periodMs, steps: o.steps, realtime: !o.fast, topicPrefix: o.topicPrefix });
+      await runSimExport({ scenario: o.scenario, days: o.days, out: o.out, seed: o.seed, startMs: o.startMs, cycleMs: o.cycleMs, lookaheadDays: o.lookaheadDays });
     } catch (err) {
       process.stderr.write(`${(err as Error).message}\n`);
       process.exitCode = 2;
@@ -96,12 +158,11 @@ program
 program
   .command('demo')
   .description('Simulator + edge + cloud in one process, no external service (what npm start runs).')
-  .option('--machines <n>', 'simulated machines', int('--machines'), 4)
-  .option('--period-ms <n>', 'time between two readings of a sensor', int('--period-ms'), 500)
+  .option('--scenario <name|file>', 'simulator scenario (see millwright sim --list)', 'small-plant')
   .option('--data <dir>', 'data directory (a free ./data/demo-N is picked when in use)', './data/demo')
-  .action(async (o: { machines: number; periodMs: number; data: string }) => {
+  .action(async (o: { scenario: string; data: string }) => {
     const { runDemo } = await import('../demo/main.js');
-    await runDemo({ machines: o.machines, periodMs: o.periodMs, dataDir: o.data });
+    await runDemo({ scenario: o.scenario, dataDir: o.data });
   });
 
 await program.parseAsync(process.argv);

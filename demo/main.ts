@@ -9,13 +9,17 @@ import { EdgeConfig } from '../edge/config.js';
 import { CloudConfig } from '../shared/config.js';
 import { createLogger } from '../shared/log.js';
 import { VERSION } from '../shared/version.js';
-import { startPublisher } from '../simulators/mqtt-publisher.js';
+import { loadScenario } from '../simulators/scenario.js';
+import { prepareSimulator } from '../simulators/serve.js';
 
 export interface DemoOptions {
-  machines: number;
-  periodMs: number;
+  /** Bundled scenario name or scenario file. */
+  scenario: string;
   dataDir: string;
 }
+
+/** The line the edge reads over OPC-UA; every other line comes over MQTT. */
+const OPCUA_LINE = 'machining';
 
 const GATEWAY = { id: 'demo-gw1', site: 'plant1' };
 
@@ -34,9 +38,10 @@ function claimDataDir(base: string): { dir: string; lock: LockFile } {
 }
 
 /**
- * `npm start`: the cloud (embedded TimescaleDB), an edge agent (embedded MQTT broker) syncing to
- * it, and the simulator publishing into the agent's broker, all on free ports. The only demo file
- * that touches the process.
+ * `npm start`: the cloud (embedded TimescaleDB), an edge agent syncing to it, and the simulator
+ * playing a scenario: one line over OPC-UA (the simulator's server, the agent's OPC-UA source),
+ * every other line over MQTT (into the agent's embedded broker), all on free ports. The only demo
+ * file that touches the process.
  */
 export async function runDemo(opts: DemoOptions): Promise<void> {
   const { dir, lock } = claimDataDir(opts.dataDir);
@@ -51,21 +56,49 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const token = `mwg_${randomBytes(32).toString('base64url')}`;
   await registerGateway(cloud.db.pool, { ...GATEWAY, token });
 
+  const scenario = loadScenario(opts.scenario);
+  const site = `${scenario.enterprise}/${scenario.site}`;
+  const sim = await prepareSimulator({
+    scenario,
+    startMs: Math.floor(Date.now() / scenario.periodMs) * scenario.periodMs,
+    opcua: { port: 0 },
+    log: log.child({ part: 'sim' }),
+  });
+  const lines = [...new Set(sim.simulation.plant.machines.map((m) => m.line))];
   const edge = await startAgent(
     EdgeConfig.parse({
       gateway: GATEWAY,
       dataDir: join(dir, 'edge'),
-      sources: [{ type: 'mqtt', name: 'plant-broker', embeddedBroker: { port: 0 } }],
+      sources: [
+        {
+          type: 'mqtt',
+          name: 'plant-broker',
+          embeddedBroker: { port: 0 },
+          subscribe: lines.filter((l) => l !== OPCUA_LINE).map((l) => `${scenario.mqtt.topicPrefix}${site}/${l}/#`),
+          topicPrefix: scenario.mqtt.topicPrefix,
+        },
+        {
+          type: 'opcua',
+          name: `${OPCUA_LINE}-plc`,
+          endpointUrl: sim.opcua!.endpointUrl,
+          pkiDir: join(dir, 'edge', 'pki'),
+          browse: { root: `ns=1;s=${site}/${OPCUA_LINE}`, sensorPrefix: `${site}/${OPCUA_LINE}/` },
+          samplingIntervalMs: 0,
+          queueSize: 100,
+        },
+      ],
       sync: { url: cloud.url, token, batchSize: 5000, intervalMs: 500 },
       mcp: { http: { port: 0 } },
     }),
     { log: log.child({ part: 'edge' }), version: VERSION },
   );
   const brokerUrl = edge.status().sources[0]!.endpoint;
-  const sim = startPublisher({ url: brokerUrl, seed: 1, machines: opts.machines, periodMs: opts.periodMs, realtime: true, log: log.child({ part: 'sim' }) });
+  const running = sim.publish({ mqttUrl: brokerUrl, realtime: true, speed: scenario.speed, mode: scenario.mqtt.mode, topicPrefix: scenario.mqtt.topicPrefix });
 
   say('');
-  say(`  MQTT broker  ${brokerUrl}   (simulator → edge; publish JSON to factory/<sensor id>)`);
+  say(`  scenario     ${scenario.name}: ${sim.simulation.plant.machines.length} machines, ${sim.simulation.plant.sensors.length} sensors, every ${scenario.periodMs} ms`);
+  say(`  MQTT broker  ${brokerUrl}   (simulator → edge: every line but ${OPCUA_LINE})`);
+  say(`  OPC-UA       ${sim.opcua!.endpointUrl}   (simulator → edge: ${OPCUA_LINE})`);
   say(`  edge MCP     ${edge.mcpUrl}   (floor staff, works offline: list_sensors, get_sensor_history)`);
   say(`  cloud MCP    ${cloud.mcpUrl}   (managers: fleet_overview, get_sensor_history)`);
   say(`  cloud ingest ${cloud.ingestUrl}`);
@@ -76,7 +109,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const s = edge.status();
     const lag = s.sync ? `${s.sync.lagSeconds.toFixed(1)} s` : '-';
     const err = s.sync?.lastError ? ` · last error: ${s.sync.lastError}` : '';
-    return `ingested ${s.storedReadings} · synced ${s.sync?.ackedSeq ?? 0} · lag ${lag} · dead-lettered ${s.deadLetters}${err}`;
+    const perSource = s.sources.map((x) => `${x.type} ${x.state}`).join(', ');
+    return `ingested ${s.storedReadings} · synced ${s.sync?.ackedSeq ?? 0} · lag ${lag} · dead-lettered ${s.deadLetters} · ${perSource}${err}`;
   };
   const timer = setInterval(() => say(statusLine()), 3000);
 
@@ -88,10 +122,11 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     stopping = true;
     clearInterval(timer);
     say(`\n${signal}: stopping the simulator, draining the outbox (up to 10 s), then the edge and the cloud…`);
-    await sim.stop();
+    await running.publisher.stop();
     const drained = (await edge.sync?.drained(10_000)) ?? true;
     say(statusLine() + (drained ? '' : ' (not fully drained: the rest is sent on the next start)'));
     await edge.stop();
+    await sim.stop();
     await cloud.stop();
     lock.release();
     say('stopped.');

@@ -117,7 +117,8 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
         store.deadLetters.add({ source, ...entry });
       },
     };
-    const sources = cfg.sources.map((s) => createSource(s, { gatewayId: cfg.gateway.id, telemetry }));
+    const sources: Source[] = [];
+    for (const c of cfg.sources) sources.push(await createSource(c, { gatewayId: cfg.gateway.id, telemetry, log }));
     for (const s of sources) {
       await s.start(sink);
       started.push({ name: `source ${s.name}`, stop: () => s.stop() });

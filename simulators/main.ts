@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { LogLevel } from '../shared/config.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { exportScenario, type ExportSummary } from './export/export.js';
-import { createSimulation, type SimReading, type SimStep } from './generate.js';
 import { writeGroundTruth } from './ground-truth.js';
-import { startPublisher, type PublisherSummary } from './mqtt-publisher.js';
+import type { PublisherSummary } from './mqtt-publisher.js';
+import { startSimulator } from './serve.js';
 import { MAX_MACHINES } from './plant.js';
 import { defaultStartMs } from './publisher-options.js';
 import { listScenarios, loadScenario, parseScenario, type Scenario, type ScenarioInfo } from './scenario.js';
@@ -40,6 +40,7 @@ export const SimOptions = z
     startMs: int().optional().describe('timestamp of the first step, ms since the epoch'),
     topicPrefix: z.string().optional().describe('prepended to each sensor id to make the topic (default: the scenario\'s, else factory/)'),
     groundTruthOut: z.string().min(1).optional().describe('write the ground truth (JSON) to this file when the run ends'),
+    opcuaPort: int().min(0).max(65535).optional().describe('serve OPC-UA on this port (0: a free one); default: as the scenario says'),
     logLevel: LogLevel,
   })
   .refine((o) => o.list || o.url !== undefined, { path: ['url'], message: 'the MQTT broker URL is required (unless listing scenarios)' });
@@ -65,25 +66,26 @@ export async function runSim(input: SimOptions, deps: SimDeps = {}): Promise<Pub
   const scenario = resolveScenario(opts);
   const speed = opts.speed ?? scenario.speed;
   const startMs = opts.startMs ?? defaultStartMs(Date.now(), scenario.periodMs, opts.realtime, opts.steps, speed);
-  const sim = createSimulation(scenario, { startMs, steps: opts.steps });
-  log.info('sim_scenario', {
-    scenario: scenario.name, seed: scenario.seed, machines: sim.plant.machines.length, sensors: sim.plant.sensors.length,
-    periodMs: scenario.periodMs, speed, faults: scenario.faults ? scenario.faults.kinds : [], opcua: scenario.opcua.enabled,
-  });
-
-  const publisher = startPublisher({
-    url: opts.url as string,
-    source: { plant: sim.plant, steps: readingsOf(sim.steps) },
-    periodMs: scenario.periodMs,
+  const opcuaPort = opts.opcuaPort ?? (scenario.opcua.enabled ? scenario.opcua.port : undefined);
+  const running = await startSimulator({
+    scenario,
+    mqttUrl: opts.url as string,
+    startMs,
+    steps: opts.steps,
     realtime: opts.realtime,
     speed,
     mode: opts.mode ?? scenario.mqtt.mode,
     topicPrefix: opts.topicPrefix ?? scenario.mqtt.topicPrefix,
-    startMs,
-    enterprise: scenario.enterprise,
-    site: scenario.site,
+    opcua: opcuaPort === undefined ? undefined : { port: opcuaPort },
     log,
   });
+  const sim = running.simulation;
+  const publisher = running.publisher;
+  log.info('sim_scenario', {
+    scenario: scenario.name, seed: scenario.seed, machines: sim.plant.machines.length, sensors: sim.plant.sensors.length,
+    periodMs: scenario.periodMs, speed, faults: scenario.faults ? scenario.faults.kinds : [], opcua: running.opcua?.endpointUrl ?? null,
+  });
+  if (running.opcua) process.stderr.write(`sim: OPC-UA at ${running.opcua.endpointUrl}\n`);
 
   // First signal: stop gracefully (drain the outstanding PUBACKs). A second one: leave now.
   let signals = 0;
@@ -100,6 +102,7 @@ export async function runSim(input: SimOptions, deps: SimDeps = {}): Promise<Pub
   process.on('SIGTERM', onSignal);
   try {
     const summary = await publisher.done;
+    await running.opcua?.stop();
     if (opts.groundTruthOut) {
       writeGroundTruth(opts.groundTruthOut, sim.groundTruth.snapshot());
       log.info('sim_ground_truth_written', { file: opts.groundTruthOut });
@@ -123,16 +126,6 @@ function resolveScenario(opts: z.output<typeof SimOptions>): Scenario {
     seed: opts.seed ?? base.seed,
     machines: opts.machines !== undefined ? { by: 'count', count: opts.machines } : base.machines,
     periodMs: opts.periodMs ?? base.periodMs,
-  };
-}
-
-/** The publisher takes steps as reading arrays; the ground truth is recorded as they are pulled. */
-function readingsOf(steps: Iterator<SimStep>): Iterator<readonly SimReading[]> {
-  return {
-    next(): IteratorResult<readonly SimReading[]> {
-      const r = steps.next();
-      return r.done ? { done: true as const, value: undefined } : { done: false as const, value: r.value.readings };
-    },
   };
 }
 
@@ -183,7 +176,17 @@ export async function runSimExport(input: SimExportOptions, deps: { onProgress?:
   const loaded = loadScenario(opts.scenario);
   const scenario = opts.seed === undefined ? loaded : { ...loaded, seed: opts.seed };
   const tty = process.stderr.isTTY === true;
-  const onProgress = deps.onProgress ?? (tty ? (f: number) => process.stderr.write(`\rexport ${scenario.name}: ${(f * 100).toFixed(0).padStart(3)}%`) : undefined);
+  // A terminal gets a line redrawn in place; a log (not a TTY) gets a line every 10 %.
+  let lastTenth = -1;
+  const onProgress =
+    deps.onProgress ??
+    (tty
+      ? (f: number) => process.stderr.write(`\rexport ${scenario.name}: ${(f * 100).toFixed(0).padStart(3)}%`)
+      : (f: number) => {
+          const tenth = Math.floor(f * 10);
+          if (tenth > lastTenth) process.stderr.write(`export ${scenario.name}: ${tenth * 10}%\n`);
+          lastTenth = tenth;
+        });
   const controller = new AbortController();
   const onSignal = (): void => controller.abort(new Error('export interrupted'));
   process.once('SIGINT', onSignal);

@@ -2,13 +2,14 @@ import { z } from 'zod';
 import type { Telemetry } from '../telemetry/events.js';
 import { MqttSourceConfig } from './mqtt/config.js';
 import { createMqttSource } from './mqtt/source.js';
+import type { Logger } from '../../shared/log.js';
 import { OpcuaSourceConfig } from './opcua/config.js';
-import { createOpcuaSource } from './opcua/source.js';
 import type { Source } from './types.js';
 
 export interface SourceDeps {
   gatewayId: string;
   telemetry: Telemetry;
+  log: Logger;
 }
 
 /**
@@ -18,11 +19,15 @@ export interface SourceDeps {
 export const SourceConfig = z.discriminatedUnion('type', [MqttSourceConfig, OpcuaSourceConfig]);
 export type SourceConfig = z.output<typeof SourceConfig>;
 
-export function createSource(cfg: SourceConfig, deps: SourceDeps): Source {
+/** node-opcua is large (~0.8 s to load here, more on a Pi): loaded only when a source needs it. */
+export async function createSource(cfg: SourceConfig, deps: SourceDeps): Promise<Source> {
   switch (cfg.type) {
     case 'mqtt':
       return createMqttSource(cfg, deps);
-    case 'opcua':
+    case 'opcua': {
+      const [{ createOpcuaSource }, { routeOpcuaLogs }] = await Promise.all([import('./opcua/source.js'), import('../../shared/opcua/logs.js')]);
+      routeOpcuaLogs(deps.log.child({ source: cfg.name }));
       return createOpcuaSource(cfg, deps);
+    }
   }
 }

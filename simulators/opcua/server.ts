@@ -21,6 +21,7 @@ import {
   type UAVariable,
 } from 'node-opcua';
 import type { Logger } from '../../shared/log.js';
+import { routeOpcuaLogs } from '../../shared/opcua/logs.js';
 import type { Quality } from '../../shared/reading.js';
 import type { Plant, PlantSensor } from '../plant.js';
 import { HistoryRing, readRawHistory } from './history.js';
@@ -149,6 +150,7 @@ interface Served {
 }
 
 export async function startOpcuaServer(opts: OpcuaServerOptions): Promise<OpcuaServer> {
+  routeOpcuaLogs(opts.log);
   const { plant, port, host = '127.0.0.1', log } = opts;
   const security: OpcuaSecurityOptions = opts.security ?? { modes: ['None'], allowAnonymous: true };
   const historyCapacity = opts.historyCapacity ?? DEFAULT_HISTORY_CAPACITY;

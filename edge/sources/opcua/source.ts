@@ -27,6 +27,23 @@ export interface OpcuaSourceDeps {
   telemetry: Telemetry;
 }
 
+/** How long each step of stop() may take before it is abandoned. */
+const STOP_STEP_MS = 2000;
+
+function withTimeout(p: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (!p) return Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(
+      () => {},
+      () => {},
+    ),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 interface Item {
   nodeId: string;
   sensor: string;
@@ -175,10 +192,11 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
     },
     async stop() {
       if (timer) clearInterval(timer);
-      await subscription?.terminate().catch(() => {});
+      // With the server gone these calls wait on a reconnection that may never come: bound them.
+      await withTimeout(subscription?.terminate(), STOP_STEP_MS);
       flush();
-      await session?.close().catch(() => {});
-      await client?.disconnect().catch(() => {});
+      await withTimeout(session?.close(), STOP_STEP_MS);
+      await withTimeout(client?.disconnect(), STOP_STEP_MS);
       st.state = 'stopped';
     },
     status: () => ({ ...st }),
