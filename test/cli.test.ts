@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +54,33 @@ describe('millwright CLI', () => {
   it('a missing required option or a bad number: exit 2', () => {
     expect(run('edge').status).toBe(2);
     expect(run('sim', '--url', 'mqtt://127.0.0.1:1', '--machines', 'lots').status).toBe(2);
+  });
+
+  it('sim --list shows the bundled scenarios', () => {
+    const r = run('sim', '--list');
+    expect(r.status).toBe(0);
+    for (const name of ['small-plant', 'faulty-line', 'scale-10k', 'run-to-failure']) expect(r.stdout).toContain(name);
+  });
+
+  it('sim export writes the NAB layout, the C-MAPSS tables and the ground truth', () => {
+    const out = join(dir, 'export');
+    const r = run('sim', 'export', '--scenario', 'faulty-line', '--days', '0.25', '--out', out);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/exported faulty-line to .*: \d+ steps of \d+ sensors/);
+    const labels = JSON.parse(readFileSync(join(out, 'labels', 'combined_windows.json'), 'utf8')) as Record<string, [string, string][]>;
+    const files = Object.keys(labels);
+    expect(files.length).toBeGreaterThan(0);
+    const csv = readFileSync(join(out, 'data', files[0]!), 'utf8').split('\n');
+    expect(csv[0]).toBe('timestamp,value');
+    expect(csv[1]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},-?\d/);
+    expect(existsSync(join(out, 'ground-truth.json'))).toBe(true);
+  });
+
+  it('sim with a scenario file that is wrong: exit 2 and what is wrong where', () => {
+    const f = file('scenario.yaml', 'name: bad\nmachines: { pumpx: 2 }\n');
+    const r = run('sim', '--url', 'mqtt://127.0.0.1:1', '--scenario', f);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/at machines\.pumpx: unknown machine type "pumpx"/);
   });
 
   it('the edge serves its MCP tools over stdio', async () => {
