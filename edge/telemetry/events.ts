@@ -7,6 +7,7 @@ import type { Logger } from '../../shared/log.js';
 export interface Counters {
   readingsCommitted: number;
   duplicatesSkipped: number;
+  readingsDropped: number;
   deadLettered: number;
   syncedRecords: number;
   syncBatches: number;
@@ -20,6 +21,8 @@ export interface Telemetry {
   readonly counters: Readonly<Counters>;
   readingsCommitted(source: string, n: number): void;
   duplicatesSkipped(source: string, n: number): void;
+  /** Readings lost before they could be committed (a bounded buffer shed them). */
+  readingsDropped(source: string, n: number, reason: string): void;
   deadLettered(source: string, reason: string, topic?: string): void;
   sourceConnected(source: string, detail: Record<string, unknown>): void;
   sourceReconnecting(source: string, detail: Record<string, unknown>): void;
@@ -35,6 +38,7 @@ export function createTelemetry(log: Logger): Telemetry {
   const c: Counters = {
     readingsCommitted: 0,
     duplicatesSkipped: 0,
+    readingsDropped: 0,
     deadLettered: 0,
     syncedRecords: 0,
     syncBatches: 0,
@@ -51,6 +55,10 @@ export function createTelemetry(log: Logger): Telemetry {
     duplicatesSkipped(source, n) {
       c.duplicatesSkipped += n;
       log.debug('duplicates_skipped', { source, n });
+    },
+    readingsDropped(source, n, reason) {
+      c.readingsDropped += n;
+      log.error('readings_dropped', { source, n, reason });
     },
     deadLettered(source, reason, topic) {
       c.deadLettered++;

@@ -12,6 +12,10 @@ export const OpcuaSourceConfig = z
     username: z.string().optional().describe('user name; absent: anonymous'),
     password: z.string().optional(),
     pkiDir: z.string().default('./data/pki').describe('client certificate and trust lists (own/, trusted/, rejected/)'),
+    trustUnknownServer: z
+      .boolean()
+      .default(false)
+      .describe('accept a server certificate that is not in pkiDir/trusted (only for a first connection you watch; it defeats Sign/SignAndEncrypt)'),
     browse: z
       .strictObject({
         root: z.string().min(1).describe('node id to browse from, e.g. ns=1;s=acme/plant1 or i=85 (Objects)'),

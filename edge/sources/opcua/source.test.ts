@@ -25,6 +25,39 @@ describe('OPC-UA source against the simulator\'s OPC-UA server', () => {
     await server.stop();
   });
 
+  it('starts at once while the server is down, then connects when it comes up', async () => {
+    const committed: Reading[] = [];
+    const sink: Sink = { commit: (_s, r) => void committed.push(...r), deadLetter: () => {} };
+    const late = await startOpcuaServer({ plant, port: 0, log: silentLogger, historyCapacity: 0 });
+    const url = late.endpointUrl;
+    const port = Number(new URL(url.replace('opc.tcp', 'http')).port);
+    await late.stop();
+    const cfg = OpcuaSourceConfig.parse({
+      type: 'opcua',
+      endpointUrl: url,
+      pkiDir: mkdtempSync(join(tmpdir(), 'mw-pki-')),
+      nodes: [{ nodeId: `ns=1;s=${plant.sensors[0]!.id}`, sensor: plant.sensors[0]!.id }],
+      samplingIntervalMs: 0,
+      publishingIntervalMs: 50,
+      reconnect: { baseMs: 100, capMs: 500 },
+    });
+    const source = createOpcuaSource(cfg, { gatewayId: 'gw', telemetry: createTelemetry(silentLogger) });
+    const started = Date.now();
+    await source.start(sink);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(source.status().state).not.toBe('connected');
+    const again = await startOpcuaServer({ plant, port, log: silentLogger, historyCapacity: 0 });
+    try {
+      expect(await eventually(() => source.status().state === 'connected', 30_000)).toBe(true);
+      const step = [...generateReadings(plant, { startMs: T, periodMs: 1000, steps: 1 })][0]!;
+      again.update(step);
+      expect(await eventually(() => committed.some((c) => c.ts === T), 10_000)).toBe(true);
+    } finally {
+      await source.stop();
+      await again.stop();
+    }
+  });
+
   it('discovers the plant by browsing and stores every value with its source time and quality', async () => {
     const committed: Reading[] = [];
     const sink: Sink = { commit: (_s, r) => void committed.push(...r), deadLetter: () => {} };
@@ -41,7 +74,7 @@ describe('OPC-UA source against the simulator\'s OPC-UA server', () => {
     const source = createOpcuaSource(cfg, { gatewayId: 'gw', telemetry: createTelemetry(silentLogger) });
     await source.start(sink);
     try {
-      expect(source.status().state).toBe('connected');
+      expect(await eventually(() => source.status().state === 'connected', 20_000)).toBe(true);
       const steps = [...generateReadings(plant, { startMs: T, periodMs: 1000, steps: 5 })];
       for (const [i, step] of steps.entries()) {
         // The last step loses one sensor (a dropout) and marks another bad.
@@ -61,6 +94,7 @@ describe('OPC-UA source against the simulator\'s OPC-UA server', () => {
       expect(committed).toContainEqual(expect.objectContaining({ sensor: last[1]!.sensor, ts: last[1]!.ts, quality: 'bad' }));
       // The dropout sensor reports BadNoCommunication: stored as bad, never as good data.
       const dropped = committed.filter((c) => c.sensor === last[0]!.sensor && c.ts >= last[0]!.ts);
+      expect(dropped.length).toBeGreaterThan(0);
       expect(dropped.every((c) => c.quality === 'bad')).toBe(true);
     } finally {
       await source.stop();

@@ -15,6 +15,7 @@ import {
   type DataValue,
   type UserIdentityInfo,
 } from 'node-opcua';
+import { backoffDelay } from '../../../shared/backoff.js';
 import { SensorId, type Reading } from '../../../shared/reading.js';
 import type { Telemetry } from '../../telemetry/events.js';
 import type { Sink, Source, SourceStatus } from '../types.js';
@@ -26,6 +27,9 @@ export interface OpcuaSourceDeps {
   gatewayId: string;
   telemetry: Telemetry;
 }
+
+/** Values held while the store refuses them; past this the oldest are shed (and counted). */
+const MAX_BUFFER = 100_000;
 
 /** How long each step of stop() may take before it is abandoned. */
 const STOP_STEP_MS = 2000;
@@ -56,7 +60,8 @@ interface Item {
  * Values are buffered for at most `flushMs` and committed in one transaction per flush.
  * Not guaranteed: OPC-UA has no acknowledgement, so values received in the last `flushMs`
  * before a crash are lost unless the server keeps history (backfill comes with issue 4).
- * node-opcua reconnects with its own backoff and transfers or re-creates the subscription.
+ * start() returns at once and connects in the background; node-opcua reconnects with its own
+ * backoff and transfers or re-creates the subscription.
  */
 export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps): Source {
   const { telemetry } = deps;
@@ -68,6 +73,99 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
   let buffer: Reading[] = [];
   let timer: NodeJS.Timeout | undefined;
   let items: Item[] = [];
+  let stopping = false;
+  let connecting: Promise<void> | undefined;
+
+  /** One attempt: client, session, subscription, monitored items. Cleans up what it made on failure. */
+  async function connectOnce(): Promise<void> {
+    const c = OPCUAClient.create({
+      applicationName: `millwright-${deps.gatewayId}`,
+      endpointMustExist: false,
+      securityMode: MessageSecurityMode[cfg.securityMode],
+      securityPolicy: SecurityPolicy[cfg.securityPolicy],
+      keepSessionAlive: true,
+      connectionStrategy: { initialDelay: cfg.reconnect.baseMs, maxDelay: cfg.reconnect.capMs, maxRetry: -1, randomisationFactor: 0.5 },
+      clientCertificateManager: new OPCUACertificateManager({ rootFolder: cfg.pkiDir, automaticallyAcceptUnknownCertificate: cfg.trustUnknownServer }),
+    });
+    client = c;
+    c.on('connection_lost', () => {
+      st.state = 'reconnecting';
+      telemetry.sourceReconnecting(cfg.name, { url: cfg.endpointUrl });
+    });
+    c.on('connection_reestablished', () => {
+      st.state = 'connected';
+      telemetry.sourceConnected(cfg.name, { url: cfg.endpointUrl, reestablished: true });
+    });
+    c.on('backoff', (count, delay) => {
+      st.lastError = `cannot connect (attempt ${count}); next try in ${delay} ms`;
+    });
+    try {
+      await c.connect(cfg.endpointUrl);
+      if (stopping) return;
+      session = await c.createSession(identity());
+      items = await resolveItems(session);
+      subscription = await session.createSubscription2({
+        requestedPublishingInterval: cfg.publishingIntervalMs,
+        requestedLifetimeCount: 600,
+        requestedMaxKeepAliveCount: 20,
+        maxNotificationsPerPublish: 0,
+        publishingEnabled: true,
+        priority: 10,
+      });
+      if (items.length > 0) await monitor(subscription);
+      st.state = 'connected';
+      telemetry.sourceConnected(cfg.name, { url: cfg.endpointUrl, variables: items.length });
+    } catch (err) {
+      await withTimeout(session?.close(), STOP_STEP_MS);
+      await withTimeout(c.disconnect(), STOP_STEP_MS);
+      session = undefined;
+      subscription = undefined;
+      throw err;
+    }
+  }
+
+  async function connectLoop(): Promise<void> {
+    for (let attempt = 0; !stopping; attempt++) {
+      try {
+        await connectOnce();
+        return;
+      } catch (err) {
+        st.state = 'offline';
+        st.lastError = (err as Error).message;
+        const delay = backoffDelay(attempt, cfg.reconnect);
+        telemetry.sourceOffline(cfg.name, { url: cfg.endpointUrl, error: st.lastError, retryInMs: delay });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  async function monitor(sub: ClientSubscription): Promise<void> {
+    const group = ClientMonitoredItemGroup.create(
+      sub,
+      items.map((i) => ({ nodeId: i.nodeId, attributeId: AttributeIds.Value })),
+      {
+        samplingInterval: cfg.samplingIntervalMs,
+        queueSize: cfg.queueSize,
+        discardOldest: true,
+        // StatusValueTimestamp: a reading that repeats the last value is still a reading.
+        filter: new DataChangeFilter({
+          trigger: DataChangeTrigger.StatusValueTimestamp,
+          deadbandType: cfg.deadband ? DeadbandType[cfg.deadband.type] : DeadbandType.None,
+          deadbandValue: cfg.deadband?.value ?? 0,
+        }),
+      },
+      TimestampsToReturn.Both,
+    );
+    group.on('changed', (_item, dv, index) => {
+      const item = items[index];
+      if (item) onChange(item, dv);
+    });
+    // Monitored items are created on the server asynchronously; "connected" means values flow.
+    await new Promise<void>((resolve, reject) => {
+      group.once('initialized', () => resolve());
+      group.once('err', (message: string) => reject(new Error(`monitored items: ${message}`)));
+    });
+  }
 
   function flush(): void {
     if (!sink || buffer.length === 0) return;
@@ -102,7 +200,11 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
     const ts = (dv.sourceTimestamp ?? dv.serverTimestamp)?.getTime() ?? receivedAt;
     buffer.push({ sensor: item.sensor, ts, value, quality, receivedAt });
     // Bounded: a store that refuses for long sheds the oldest values, counted as lost.
-    if (buffer.length > 100_000) buffer.splice(0, buffer.length - 100_000);
+    if (buffer.length > MAX_BUFFER) {
+      const shed = buffer.length - MAX_BUFFER;
+      buffer.splice(0, shed);
+      telemetry.readingsDropped(cfg.name, shed, 'store refused for too long: oldest buffered values shed');
+    }
   }
 
   async function resolveItems(s: ClientSession): Promise<Item[]> {
@@ -126,73 +228,17 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
     name: cfg.name,
     async start(s) {
       sink = s;
-      const c = OPCUAClient.create({
-        applicationName: `millwright-${deps.gatewayId}`,
-        endpointMustExist: false,
-        securityMode: MessageSecurityMode[cfg.securityMode],
-        securityPolicy: SecurityPolicy[cfg.securityPolicy],
-        keepSessionAlive: true,
-        connectionStrategy: { initialDelay: cfg.reconnect.baseMs, maxDelay: cfg.reconnect.capMs, maxRetry: -1, randomisationFactor: 0.5 },
-        clientCertificateManager: new OPCUACertificateManager({ rootFolder: cfg.pkiDir, automaticallyAcceptUnknownCertificate: true }),
-      });
-      client = c;
-      c.on('connection_lost', () => {
-        st.state = 'reconnecting';
-        telemetry.sourceReconnecting(cfg.name, { url: cfg.endpointUrl });
-      });
-      c.on('connection_reestablished', () => {
-        st.state = 'connected';
-        telemetry.sourceConnected(cfg.name, { url: cfg.endpointUrl, reestablished: true });
-      });
-      c.on('backoff', (count, delay) => {
-        st.lastError = `cannot connect (attempt ${count}); next try in ${delay} ms`;
-      });
-      await c.connect(cfg.endpointUrl);
-      session = await c.createSession(identity());
-      items = await resolveItems(session);
-      subscription = await session.createSubscription2({
-        requestedPublishingInterval: cfg.publishingIntervalMs,
-        requestedLifetimeCount: 600,
-        requestedMaxKeepAliveCount: 20,
-        maxNotificationsPerPublish: 0,
-        publishingEnabled: true,
-        priority: 10,
-      });
-      if (items.length > 0) {
-        const group = ClientMonitoredItemGroup.create(
-          subscription,
-          items.map((i) => ({ nodeId: i.nodeId, attributeId: AttributeIds.Value })),
-          {
-            samplingInterval: cfg.samplingIntervalMs,
-            queueSize: cfg.queueSize,
-            discardOldest: true,
-            // StatusValueTimestamp: a reading that repeats the last value is still a reading.
-            filter: new DataChangeFilter({
-              trigger: DataChangeTrigger.StatusValueTimestamp,
-              deadbandType: cfg.deadband ? DeadbandType[cfg.deadband.type] : DeadbandType.None,
-              deadbandValue: cfg.deadband?.value ?? 0,
-            }),
-          },
-          TimestampsToReturn.Both,
-        );
-        group.on('changed', (_item, dv, index) => {
-          const item = items[index];
-          if (item) onChange(item, dv);
-        });
-        // Monitored items are created on the server asynchronously; start() returns once they
-        // exist, so "connected" means values are flowing.
-        await new Promise<void>((resolve, reject) => {
-          group.once('initialized', () => resolve());
-          group.once('err', (message: string) => reject(new Error(`monitored items: ${message}`)));
-        });
-      }
       timer = setInterval(flush, cfg.flushMs);
-      st.state = 'connected';
-      telemetry.sourceConnected(cfg.name, { url: cfg.endpointUrl, variables: items.length });
+      // Connecting happens in the background: a PLC that is down must not hold up the agent or
+      // the sources after this one. node-opcua retries the connection with its own backoff.
+      connecting = connectLoop();
     },
     async stop() {
+      stopping = true;
       if (timer) clearInterval(timer);
       // With the server gone these calls wait on a reconnection that may never come: bound them.
+      if (!subscription) await withTimeout(client?.disconnect(), STOP_STEP_MS); // abandons a connect under way
+      await withTimeout(connecting, STOP_STEP_MS);
       await withTimeout(subscription?.terminate(), STOP_STEP_MS);
       flush();
       await withTimeout(session?.close(), STOP_STEP_MS);
