@@ -84,6 +84,7 @@ const sim = program
   .option('--speed <x>', 'simulated time per real time: 1 real time, 1440 a day per minute (default: the scenario\'s)')
   .option('--mode <mode>', 'MQTT payloads: json, json-batch or sparkplug (default: the scenario\'s)')
   .option('--opcua-port <n>', 'serve OPC-UA on this port, 0 for a free one (default: as the scenario says)', int('--opcua-port'))
+  .option('--opcua-host <h>', 'interface the OPC-UA server listens on, e.g. 0.0.0.0 (default: the scenario\'s, else 127.0.0.1)')
   .option('--seed <n>', 'seed of all randomness (default: the scenario\'s, else 1)', int('--seed'))
   .option('--machines <n>', 'machines, types dealt round robin (overrides the scenario)', int('--machines'))
   .option('--period-ms <n>', 'simulated time between two readings of a sensor', int('--period-ms'))
@@ -101,6 +102,7 @@ const sim = program
       speed?: string;
       mode?: string;
       opcuaPort?: number;
+      opcuaHost?: string;
       seed?: number;
       machines?: number;
       periodMs?: number;
@@ -119,6 +121,7 @@ const sim = program
           speed: o.speed,
           mode: o.mode as 'json' | undefined,
           opcuaPort: o.opcuaPort,
+          opcuaHost: o.opcuaHost,
           seed: o.seed,
           machines: o.machines,
           periodMs: o.periodMs,

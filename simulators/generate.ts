@@ -16,7 +16,8 @@ import { buildScenarioPlant, type Scenario } from './scenario.js';
  * Two entry points:
  * - `generateReadings(plant, opts)`: the clean readings of a plant, step by step;
  * - `createSimulation(scenario, opts)`: a scenario's plant with its faults applied, each step with
- *   the machines' events and true wear, and the ground truth recorded as it goes.
+ *   the machines' events and true wear, and, if asked (`recordTruth`), the ground truth recorded
+ *   as it goes.
  *
  * Timestamps are simulated time: step i is at startMs + i·periodMs however fast the steps are
  * consumed. Pacing (real time, or `speed` times faster) is the consumer's business; nothing here
@@ -128,6 +129,12 @@ export interface SimulationOptions {
   startMs: number;
   /** Number of steps; omitted, the steps never end. */
   steps?: number;
+  /**
+   * Record the ground truth as the steps go. Default false: the windows, events and hourly truth
+   * samples grow with simulated time, so an endless live run must not keep them unless someone
+   * will read them (an export, `sim --ground-truth`).
+   */
+  recordTruth?: boolean;
   /** Spacing of the wear/RUL samples in the ground truth. Default one hour. */
   truthEveryMs?: number;
 }
@@ -139,28 +146,37 @@ export interface Simulation {
   readonly periodMs: number;
   /** The steps, faults applied. Iterate once. */
   readonly steps: Generator<SimStep, void, undefined>;
-  /** Fed as the steps are consumed; `snapshot()` at any time gives the truth so far. */
-  readonly groundTruth: GroundTruthRecorder;
+  /**
+   * Fed as the steps are consumed; `snapshot()` at any time gives the truth so far. Undefined
+   * unless the simulation was created with `recordTruth`.
+   */
+  readonly groundTruth: GroundTruthRecorder | undefined;
 }
 
+/** With `recordTruth: true`, the ground truth is there to read. */
+export function createSimulation(scenario: Scenario, opts: SimulationOptions & { recordTruth: true }): Simulation & { readonly groundTruth: GroundTruthRecorder };
+export function createSimulation(scenario: Scenario, opts: SimulationOptions): Simulation;
 export function createSimulation(scenario: Scenario, opts: SimulationOptions): Simulation {
   const { startMs, steps } = opts;
   const { periodMs, seed } = scenario;
   checkTiming(startMs, periodMs, steps);
   const plant = buildScenarioPlant(scenario);
-  const groundTruth = createGroundTruthRecorder({ scenario: scenario.name, seed, plant, startMs, periodMs, truthEveryMs: opts.truthEveryMs });
+  const groundTruth = opts.recordTruth
+    ? createGroundTruthRecorder({ scenario: scenario.name, seed, plant, startMs, periodMs, truthEveryMs: opts.truthEveryMs })
+    : undefined;
   const layer: FaultLayer | undefined = scenario.faults
     ? createFaultLayer({
         plant,
         schedule: createFaultSchedule({ plant, config: scenario.faults, seed, startMs, periodMs }),
-        onFaultStart: (f) => groundTruth.recordFault(f),
+        onFaultStart: groundTruth && ((f) => groundTruth.recordFault(f)),
+        onFaultObserved: groundTruth && ((f) => groundTruth.recordObserved(f)),
       })
     : undefined;
   const clean = stepThrough(plant, startMs, periodMs, steps);
   const faulted = (function* (): Generator<SimStep, void, undefined> {
     for (const step of clean) {
       const out = layer ? { ...step, readings: layer.apply(step.index, step.readings) } : step;
-      groundTruth.recordStep(out);
+      groundTruth?.recordStep(out);
       yield out;
     }
   })();

@@ -30,7 +30,9 @@ describe('ground truth', () => {
     const gt = createGroundTruthRecorder({ scenario: 'unit', seed: 9, plant, startMs: START, periodMs: 10 * MIN });
     gt.recordFault(sensorFault('stuck', 1, 3));
     gt.recordFault({ ...sensorFault('clock_jump', 2, 2), scope: 'machine', target: m1!.path, magnitude: -30_000 });
-    gt.recordFault(sensorFault('drift', 10, 100)); // runs past the end
+    const drift = sensorFault('drift', 10, 100); // runs past the end
+    gt.recordFault(drift);
+    gt.recordObserved(drift); // the stuck one never changed a reading
     const failureTs = START + 75 * MIN; // between two steps: events carry their true time
     for (let i = 0; i < 15; i++) {
       const events: StepEvent[] = [];
@@ -42,8 +44,8 @@ describe('ground truth', () => {
     expect(GroundTruth.parse(snap)).toEqual(snap);
     expect(snap).toMatchObject({ scenario: 'unit', seed: 9, steps: 15, startMs: START, endMs: START + 140 * MIN, truthEveryMs: HOUR });
     expect(snap.anomalies).toEqual([
-      { sensor: plant.sensors[0]!.id, kind: 'stuck', start: START + 10 * MIN, end: START + 30 * MIN, magnitude: 0.1 },
-      { sensor: plant.sensors[0]!.id, kind: 'drift', start: START + 100 * MIN, end: START + 140 * MIN, magnitude: 0.1 },
+      { sensor: plant.sensors[0]!.id, kind: 'stuck', start: START + 10 * MIN, end: START + 30 * MIN, magnitude: 0.1, observable: false },
+      { sensor: plant.sensors[0]!.id, kind: 'drift', start: START + 100 * MIN, end: START + 140 * MIN, magnitude: 0.1, observable: true },
     ]);
     expect(snap.clockJumps).toEqual([{ scope: 'machine', target: m1!.path, start: START + 20 * MIN, end: START + 30 * MIN, offsetMs: -30_000 }]);
     const a0 = snap.assets[m0!.path]!;

@@ -11,7 +11,9 @@ import type { Plant } from './plant.js';
  * Ground truth: everything the simulator did that an analysis should find, so that detectors and
  * remaining-life estimators can be scored on simulated plants as well as on public benchmarks.
  *
- * - per sensor, the injected anomaly windows (kind, first and last affected step, inclusive);
+ * - per sensor, the injected anomaly windows (kind, first and last affected step, inclusive), and
+ *   whether any reading in the window differed from the clean one (`observable`): a stuck
+ *   sensor whose clean value was constant anyway changes nothing an analysis could find;
  * - clock jumps, per machine or plant (they shift timestamps, not values);
  * - per asset (machine path), the failures and maintenance events the machine model reported,
  *   and its true wear and remaining useful life, sampled every `truthEveryMs`.
@@ -35,6 +37,9 @@ export const AnomalyWindow = z.strictObject({
   start: EpochMs.describe('timestamp of the first affected step'),
   end: EpochMs.describe('timestamp of the last affected step (inclusive)'),
   magnitude: z.number().describe('size, by kind: see simulators/faults/schedule.ts ScheduledFault.magnitude'),
+  observable: z
+    .boolean()
+    .describe('some reading in the window differed from the clean run (value, quality, or missing); false: the fault changed nothing, e.g. stuck on a constant signal'),
 });
 export type AnomalyWindow = z.infer<typeof AnomalyWindow>;
 
@@ -84,6 +89,8 @@ export type GroundTruth = z.infer<typeof GroundTruth>;
 
 export interface GroundTruthRecorder {
   recordFault(fault: ScheduledFault): void;
+  /** The fault, recorded before, changed a reading (see `FaultLayerOptions.onFaultObserved`). */
+  recordObserved(fault: ScheduledFault): void;
   recordStep(step: SimStep): void;
   /** The ground truth so far; windows still open end at the last step generated. */
   snapshot(): GroundTruth;
@@ -107,6 +114,7 @@ export function createGroundTruthRecorder(opts: GroundTruthOptions): GroundTruth
   if (!Number.isInteger(truthEveryMs) || truthEveryMs < 1) throw new RangeError(`truthEveryMs must be a positive integer, got ${truthEveryMs}`);
   const anomalies: AnomalyWindow[] = [];
   const clockJumps: ClockJumpWindow[] = [];
+  const windowOf = new WeakMap<ScheduledFault, AnomalyWindow>();
   const assets: AssetTruth[] = plant.machines.map((m) => ({ type: m.type, failures: [], events: [], truth: [] }));
   let steps = 0;
   let lastTs: number | null = null;
@@ -116,10 +124,18 @@ export function createGroundTruthRecorder(opts: GroundTruthOptions): GroundTruth
     recordFault(f) {
       if (f.scope === 'sensor') {
         if (f.kind === 'clock_jump') throw new Error('a clock jump acts on a machine or the plant, not a sensor');
-        anomalies.push({ sensor: f.target, kind: f.kind, start: f.start, end: f.end, magnitude: f.magnitude });
+        const w: AnomalyWindow = { sensor: f.target, kind: f.kind, start: f.start, end: f.end, magnitude: f.magnitude, observable: false };
+        anomalies.push(w);
+        windowOf.set(f, w);
       } else {
         clockJumps.push({ scope: f.scope, target: f.target, start: f.start, end: f.end, offsetMs: f.magnitude });
       }
+    },
+
+    recordObserved(f) {
+      const w = windowOf.get(f);
+      if (!w) throw new Error(`fault on ${f.target} at step ${f.startStep} was observed but never recorded`);
+      w.observable = true;
     },
 
     recordStep(step) {

@@ -38,7 +38,7 @@ describe('runSim', () => {
       { log: silentLogger },
     );
     // What the scenario produces over that hour: fewer readings than steps × sensors (dropouts).
-    const sim = createSimulation(loadScenario('faulty-line'), { startMs, steps: 720 });
+    const sim = createSimulation(loadScenario('faulty-line'), { startMs, steps: 720, recordTruth: true });
     let readings = 0;
     for (const step of sim.steps) readings += step.readings.length;
     expect(summary?.ended).toBe('completed');

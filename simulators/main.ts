@@ -41,6 +41,7 @@ export const SimOptions = z
     topicPrefix: z.string().optional().describe('prepended to each sensor id to make the topic (default: the scenario\'s, else factory/)'),
     groundTruthOut: z.string().min(1).optional().describe('write the ground truth (JSON) to this file when the run ends'),
     opcuaPort: int().min(0).max(65535).optional().describe('serve OPC-UA on this port (0: a free one); default: as the scenario says'),
+    opcuaHost: z.string().min(1).optional().describe('interface the OPC-UA server listens on, e.g. 0.0.0.0 (default: the scenario\'s, else 127.0.0.1)'),
     logLevel: LogLevel,
   })
   .refine((o) => o.list || o.url !== undefined, { path: ['url'], message: 'the MQTT broker URL is required (unless listing scenarios)' });
@@ -76,7 +77,12 @@ export async function runSim(input: SimOptions, deps: SimDeps = {}): Promise<Pub
     speed,
     mode: opts.mode ?? scenario.mqtt.mode,
     topicPrefix: opts.topicPrefix ?? scenario.mqtt.topicPrefix,
-    opcua: opcuaPort === undefined ? undefined : { port: opcuaPort },
+    // The ground truth grows with simulated time: kept only when it will be written.
+    recordTruth: opts.groundTruthOut !== undefined,
+    opcua:
+      opcuaPort === undefined
+        ? undefined
+        : { port: opcuaPort, host: opts.opcuaHost ?? scenario.opcua.host, security: scenario.opcua.security, historyCapacity: scenario.opcua.historyCapacity },
     log,
   });
   const sim = running.simulation;
@@ -104,6 +110,7 @@ export async function runSim(input: SimOptions, deps: SimDeps = {}): Promise<Pub
     const summary = await publisher.done;
     await running.opcua?.stop();
     if (opts.groundTruthOut) {
+      if (!sim.groundTruth) throw new Error('sim: the simulation recorded no ground truth (startSimulator did not pass recordTruth on)');
       writeGroundTruth(opts.groundTruthOut, sim.groundTruth.snapshot());
       log.info('sim_ground_truth_written', { file: opts.groundTruthOut });
     }
@@ -133,6 +140,7 @@ function resolveScenario(opts: z.output<typeof SimOptions>): Scenario {
 export function summaryLine(s: PublisherSummary): string {
   const parts = [
     `sim ${s.ended}: ${s.total} readings from ${s.sensors} sensors over ${s.steps} steps in ${(s.elapsedMs / 1000).toFixed(1)} s`,
+    `max lag ${Math.round(s.maxLagMs)} ms`,
     `reconnects ${s.reconnects}`,
     `unacknowledged ${s.unacknowledged}`,
     `rejected ${s.rejected}`,

@@ -1,16 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { connect, ErrorWithReasonCode, type IClientOptions, type MqttClient } from 'mqtt';
-import type { SensorId } from '../shared/reading.js';
 import { generateReadings, type SimReading } from './generate.js';
 import { buildPlant } from './plant.js';
 import { redactUrl } from '../shared/url.js';
 import type { Framer, OutMessage } from './mqtt/framer.js';
 import { createJsonBatchFramer, createJsonFramer } from './mqtt/json.js';
+import { createRunLoop, createWaiter } from './mqtt/pacing.js';
+import { createSparkplugSession, type SparkplugSession } from './mqtt/session.js';
 import { createSparkplugEdgeNode, type SparkplugEdgeNode } from './mqtt/sparkplug.js';
-import { defaultStartMs, resolvePublisherOptions, type PublisherOptions, type PublishMode } from './publisher-options.js';
+import { createLedger, type PublisherStatus, type PublisherSummary } from './mqtt/summary.js';
+import { defaultStartMs, resolvePublisherOptions, type PublisherOptions } from './publisher-options.js';
 
 export type { PublisherOptions, PublishMode, StepSource } from './publisher-options.js';
+export type { PublisherStatus, PublisherSummary } from './mqtt/summary.js';
 export { encodePayload } from './mqtt/json.js';
 
 /**
@@ -35,69 +38,13 @@ export { encodePayload } from './mqtt/json.js';
  * broker is away; in realtime mode the steps then run late and catch up. Nothing is dropped.
  *
  * Pacing: realtime step i starts i·periodMs/speed after the start (speed 1 real time, 1440 a day per
- * minute); readings carry simulated timestamps either way.
+ * minute); readings carry simulated timestamps either way. A step that starts more than a period
+ * late logs `sim_falling_behind` (at most every 10 s); the summary keeps `maxLagMs`.
+ *
+ * The parts: the run loop and its pacing in mqtt/pacing.ts, the Sparkplug session control in
+ * mqtt/session.ts, the accounting, summary and status in mqtt/summary.ts; this file wires them to
+ * one mqtt.js client and owns the sending, settling and ending.
  */
-
-export interface PublisherSummary {
-  /** completed: all steps published; stopped: stop() was called; failed: see `error`. */
-  ended: 'completed' | 'stopped' | 'failed';
-  error?: string;
-  mode: PublishMode;
-  /** Timestamp of the first step (with a step source: of its first reading, if any). */
-  startMs: number;
-  periodMs: number;
-  /**
-   * Steps taken from the generator. Their readings were handed to the client, except, in a stopped
-   * json-batch run, the batch being filled.
-   */
-  steps: number;
-  sensors: number;
-  /** Readings acknowledged by the broker. */
-  total: number;
-  /** Messages acknowledged by the broker, control messages (NBIRTH, NDEATH) included. */
-  messages: number;
-  perSensor: Record<SensorId, number>;
-  /** With keepValues: per sensor, the acknowledged values in timestamp order ... */
-  values?: Record<SensorId, number[]>;
-  /** ... and their timestamps, index for index. */
-  timestamps?: Record<SensorId, number[]>;
-  /** Sent but never acknowledged when the publisher ended (possibly delivered: the ack was lost). */
-  unacknowledged: number;
-  /** Refused by the broker with a reason code (MQTT 5 only); not retried. */
-  rejected: number;
-  /** Sends repeated because the client failed one before it reached the broker. */
-  retries: number;
-  reconnects: number;
-  /** Realtime only: the latest any step started. */
-  maxLagMs: number;
-  elapsedMs: number;
-  sparkplug?: {
-    groupId: string;
-    edgeNodeId: string;
-    /** bdSeq of the last session. */
-    bdSeq: number;
-    /** Birth sequences sent: one per connection and per rebirth request. */
-    births: number;
-  };
-}
-
-export interface PublisherStatus {
-  state: 'running' | 'stopping' | 'ended';
-  connected: boolean;
-  steps: number;
-  /** Readings acknowledged. */
-  published: number;
-  /** Messages acknowledged. */
-  messages: number;
-  /** Messages sent and not yet acknowledged. */
-  inFlight: number;
-  rejected: number;
-  retries: number;
-  reconnects: number;
-  /** Realtime only: how late the last step started. */
-  lagMs: number;
-}
-
 export interface Publisher {
   /** Resolves when the run ends, however it ends; never rejects. */
   done: Promise<PublisherSummary>;
@@ -131,14 +78,10 @@ export function startPublisher(opts: PublisherOptions): Publisher {
   const framer: Framer = node ?? (mode === 'json-batch' ? createJsonBatchFramer(topicPrefix, o.batchSteps) : createJsonFramer(topicPrefix));
   const log = opts.log.child({ component: 'sim-publisher' });
 
-  const perSensor = new Map<SensorId, number>(plant.sensors.map((s) => [s.id, 0]));
-  const kept = opts.keepValues ? new Map<SensorId, Array<[ts: number, value: number]>>(plant.sensors.map((s) => [s.id, []])) : undefined;
-  const counts = { published: 0, messages: 0, rejected: 0, retries: 0, reconnects: 0, connects: 0 };
-  let inFlight = 0;
-  let unacknowledged = 0; // readings in messages not yet settled
-  let stepsTaken = 0;
-  let lagMs = 0;
-  let maxLagMs = 0;
+  const ledger = createLedger(plant, opts.keepValues === true);
+  const { counts } = ledger;
+  const waiter = createWaiter();
+  const nudge = (): void => waiter.nudge();
   let phase: PublisherStatus['state'] = 'running';
   let stopRequested = false;
   let failure: string | undefined;
@@ -156,6 +99,9 @@ export function startPublisher(opts: PublisherOptions): Publisher {
   // Sparkplug: the NDEATH is the will of every CONNECT (tck-id-payloads-ndeath-will-message).
   if (node) connectOptions.will = node.will();
   const client: MqttClient = connect(url, connectOptions);
+  const session: SparkplugSession | undefined = node
+    ? createSparkplugSession({ node, client, log, closing: () => closing, onRebirthRequested })
+    : undefined;
   log.info('sim_publisher_started', {
     url: redactUrl(url), mode, seed: plant.seed, machines: plant.machines.length, sensors: plant.sensors.length, periodMs,
     steps: o.steps, realtime, speed, startMs: Number.isNaN(startMs) ? undefined : startMs, source: opts.source ? 'external' : 'generator',
@@ -168,12 +114,8 @@ export function startPublisher(opts: PublisherOptions): Publisher {
     counts.connects++;
     if (counts.connects > 1) counts.reconnects++;
     outage = false;
-    if (node) {
-      node.onConnect();
-      // The will of the next CONNECT carries the next bdSeq; mqtt.js reads it from its options.
-      client.options.will = node.will();
-      // Rebirth requests. mqtt.js subscribes again by itself after a reconnect.
-      if (counts.connects === 1) client.subscribe(node.commandTopic, { qos: 1 }, (err) => err && !closing && log.warn('sparkplug_ncmd_subscribe_failed', { error: err }));
+    if (node && session) {
+      session.onConnected(counts.connects === 1);
       log.info('mqtt_connected', { reconnects: counts.reconnects, bdSeq: node.bdSeq });
       nudge(); // the run loop sends the births
     } else {
@@ -184,10 +126,10 @@ export function startPublisher(opts: PublisherOptions): Publisher {
   function onConnectionLost(): void {
     // mqtt.js emits 'close' after every failed attempt too; log an outage once. (A broker that
     // was never reached has been reported by the 'error' before this.)
-    node?.onClose();
+    session?.onConnectionLost();
     if (closing || outage) return;
     outage = true;
-    if (counts.connects > 0) log.warn('mqtt_connection_lost', { inFlight, reconnectInMs: reconnectPeriodMs });
+    if (counts.connects > 0) log.warn('mqtt_connection_lost', { inFlight: ledger.inFlight, reconnectInMs: reconnectPeriodMs });
   }
 
   function onClientError(err: Error): void {
@@ -203,26 +145,22 @@ export function startPublisher(opts: PublisherOptions): Publisher {
   }
 
   function onPublished(message: OutMessage): void {
-    counts.messages++;
-    for (const reading of message.readings) {
-      counts.published++;
-      perSensor.set(reading.sensor, (perSensor.get(reading.sensor) ?? 0) + 1);
-      kept?.get(reading.sensor)?.push([reading.ts, reading.value]);
-    }
+    ledger.acknowledged(message);
     release(message);
   }
 
   function onRejected(message: OutMessage, err: Error): void {
-    counts.rejected += message.readings.length;
+    const rejected = ledger.rejected(message);
     // A broker that refuses one topic refuses them all: log the first few, then every 1000th.
-    if (counts.rejected <= 10 || counts.rejected % 1000 < message.readings.length) {
-      log.warn('message_rejected', { topic: message.topic, readings: message.readings.length, reason: err.message, rejected: counts.rejected });
+    if (rejected <= 10 || rejected % 1000 < message.readings.length) {
+      log.warn('message_rejected', { topic: message.topic, readings: message.readings.length, reason: err.message, rejected });
     }
     release(message);
   }
 
   function onControlFailed(message: OutMessage, err: Error): void {
-    // An NBIRTH or NDEATH the client failed before the broker had it: the next session sends its own.
+    // An NBIRTH or NDEATH the client failed before the broker had it (or that the session removed
+    // from mqtt.js's store when its connection closed): the next session sends its own.
     log.debug('control_message_failed', { topic: message.topic, reason: err.message });
     release(message);
   }
@@ -230,10 +168,6 @@ export function startPublisher(opts: PublisherOptions): Publisher {
   function onRebirthRequested(): void {
     log.info('sparkplug_rebirth_requested', { bdSeq: node?.bdSeq });
     nudge();
-  }
-
-  function onBadCommand(topic: string, err: unknown): void {
-    log.warn('sparkplug_command_ignored', { topic, reason: err instanceof Error ? err.message : String(err) });
   }
 
   function onRetry(p: Pending, err: Error): void {
@@ -263,27 +197,17 @@ export function startPublisher(opts: PublisherOptions): Publisher {
   client.on('connect', onConnected);
   client.on('close', onConnectionLost);
   client.on('error', onClientError);
-  if (node) {
-    client.on('message', (topic, payload) => {
-      if (topic !== node.commandTopic) return;
-      try {
-        if (node.onCommand(payload)) onRebirthRequested();
-      } catch (err) {
-        onBadCommand(topic, err);
-      }
-    });
-  }
 
   // --- sending -------------------------------------------------------------------------------
 
   function transmit(message: OutMessage): void {
-    inFlight++;
-    unacknowledged += message.readings.length;
+    ledger.sent(message);
     send({ message, settled: false });
   }
 
   function send(p: Pending): void {
-    client.publish(p.message.topic, p.message.payload, { qos: 1 }, (err) => settle(p, err));
+    const options = session?.publishOptions(p.message) ?? { qos: 1 as const };
+    client.publish(p.message.topic, p.message.payload, options, (err) => settle(p, err));
   }
 
   function settle(p: Pending, err: Error | undefined): void {
@@ -306,115 +230,35 @@ export function startPublisher(opts: PublisherOptions): Publisher {
   }
 
   function release(message: OutMessage): void {
-    inFlight--;
-    unacknowledged -= message.readings.length;
+    session?.settled(message);
+    ledger.released(message);
     nudge();
   }
 
-  // The run loop is the only waiter: it parks until a condition holds, and everything that can
-  // change one (an ack, stop, a failure) nudges it.
-  let wake: (() => void) | undefined;
-  function nudge(): void {
-    const w = wake;
-    wake = undefined;
-    w?.();
-  }
-  async function park(ready: () => boolean, maxWaitMs = Infinity): Promise<void> {
-    const deadline = performance.now() + maxWaitMs;
-    while (!ready() && performance.now() < deadline) {
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        if (Number.isFinite(deadline)) timer = setTimeout(resolve, Math.max(0, deadline - performance.now()));
-      });
-      clearTimeout(timer);
-    }
-  }
+  const loop = createRunLoop({
+    steps: o.steps, realtime, periodMs, speed, drainTimeoutMs, stepIterator, framer, node, waiter, log,
+    // Room in the window, and for Sparkplug an open session (its messages are numbered as they go).
+    maySend: () => ledger.inFlight < maxInFlight && (node === undefined || node.open),
+    transmit,
+    onStep: (step) => {
+      if (Number.isNaN(startMs) && step[0]) startMs = step[0].ts;
+    },
+    stopRequested: () => stopRequested,
+    failed: () => failure !== undefined,
+    inFlight: () => ledger.inFlight,
+    connected: () => client.connected,
+  });
 
-  /** Room in the window, and for Sparkplug an open session (its messages are numbered as they go). */
-  const maySend = (): boolean => inFlight < maxInFlight && (node === undefined || node.open);
-  let births: Iterator<OutMessage> | undefined;
-
-  /**
-   * Sends `messages`, pulling each only when it may go out. A Sparkplug birth sequence that falls
-   * due (a new session, a rebirth request) goes first, whole, before any further device message.
-   * Returns false when stopped.
-   */
-  async function pump(messages: Iterator<OutMessage>): Promise<boolean> {
-    for (;;) {
-      if (!maySend()) await park(() => stopRequested || maySend());
-      if (stopRequested) return false;
-      if (node?.birthDue) births = node.birth();
-      if (births) {
-        const b = births.next();
-        if (!b.done) {
-          transmit(b.value);
-          continue;
-        }
-        births = undefined;
-      }
-      const next = messages.next();
-      if (next.done) return true;
-      transmit(next.value);
-    }
-  }
-
-  async function run(): Promise<void> {
-    const t0 = performance.now();
-    const stepMs = periodMs / speed;
-    const nothing: Iterator<OutMessage> = [][Symbol.iterator]();
-    while (!stopRequested && (o.steps === undefined || stepsTaken < o.steps)) {
-      if (realtime) {
-        const due = t0 + stepsTaken * stepMs;
-        // Births owed while waiting for the next step go out now, not at the step.
-        for (;;) {
-          await park(() => stopRequested || (node?.birthDue === true && maySend()), due - performance.now());
-          if (stopRequested || !(node?.birthDue && maySend())) break;
-          await pump(nothing);
-        }
-        if (stopRequested) break;
-        lagMs = Math.max(0, Math.round(performance.now() - due));
-        maxLagMs = Math.max(maxLagMs, lagMs);
-      }
-      const step = stepIterator.next();
-      if (step.done) break;
-      if (Number.isNaN(startMs) && step.value[0]) startMs = step.value[0].ts;
-      stepsTaken++;
-      if (!(await pump(framer.frame(step.value)))) break;
-    }
-    if (!stopRequested) await pump(framer.flush());
-    // Drain: a completed run waits for every PUBACK however long the broker is away; a stopped
-    // one waits at most drainTimeoutMs, and a failed one not at all.
-    await park(() => inFlight === 0 || stopRequested);
-    if (inFlight > 0 && failure === undefined) {
-      log.info('sim_draining', { inFlight, connected: client.connected, timeoutMs: drainTimeoutMs });
-      await park(() => inFlight === 0, drainTimeoutMs);
-    }
-  }
-
-  /** Sparkplug: a clean disconnect does not release the will, so say NDEATH ourselves first. */
-  async function sayDeath(): Promise<void> {
-    if (!node?.open || !client.connected) return;
-    const death = node.death();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      client.publishAsync(death.topic, death.payload, { qos: 1 }).then(
-        () => void counts.messages++,
-        (err: unknown) => log.warn('sparkplug_ndeath_failed', { error: err }),
-      ),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, END_TIMEOUT_MS))),
-    ]);
-    clearTimeout(timer);
-  }
+  // --- ending --------------------------------------------------------------------------------
 
   async function finish(): Promise<PublisherSummary> {
-    await sayDeath();
+    await session?.sayDeath(END_TIMEOUT_MS, () => void counts.messages++);
     closing = true;
     for (const timer of retryTimers) clearTimeout(timer);
     if (client.connected) {
       let endTimer: NodeJS.Timeout | undefined;
       await Promise.race([
-        client.endAsync(inFlight > 0).catch((err: unknown) => log.warn('mqtt_end_failed', { error: err })),
+        client.endAsync(ledger.inFlight > 0).catch((err: unknown) => log.warn('mqtt_end_failed', { error: err })),
         new Promise<void>((resolve) => (endTimer = setTimeout(resolve, END_TIMEOUT_MS))),
       ]);
       clearTimeout(endTimer);
@@ -424,41 +268,24 @@ export function startPublisher(opts: PublisherOptions): Publisher {
       client.end(true);
     }
     phase = 'ended';
-    const summary: PublisherSummary = {
+    const summary = ledger.summary({
       ended: failure !== undefined ? 'failed' : stopRequested ? 'stopped' : 'completed',
-      ...(failure !== undefined && { error: failure }),
+      error: failure,
       mode,
       startMs: Number.isNaN(startMs) ? 0 : startMs,
       periodMs,
-      steps: stepsTaken,
-      sensors: plant.sensors.length,
-      total: counts.published,
-      messages: counts.messages,
-      perSensor: Object.fromEntries(perSensor),
-      unacknowledged,
-      rejected: counts.rejected,
-      retries: counts.retries,
-      reconnects: counts.reconnects,
-      maxLagMs,
+      steps: loop.stepsTaken,
+      maxLagMs: loop.maxLagMs,
       elapsedMs: Math.round(performance.now() - startedAt),
-      ...(node && { sparkplug: { groupId: node.groupId, edgeNodeId: node.edgeNodeId, bdSeq: node.bdSeq, births: node.births } }),
-    };
-    if (kept) {
-      summary.values = {};
-      summary.timestamps = {};
-      for (const [sensor, pairs] of kept) {
-        // Retries after a reconnect can be acknowledged out of order; report in timestamp order.
-        pairs.sort((a, b) => a[0] - b[0]);
-        summary.timestamps[sensor] = pairs.map((pair) => pair[0]);
-        summary.values[sensor] = pairs.map((pair) => pair[1]);
-      }
-    }
+      sparkplug: node && { groupId: node.groupId, edgeNodeId: node.edgeNodeId, bdSeq: node.bdSeq, births: node.births },
+    });
     const { perSensor: _perSensor, values: _values, timestamps: _timestamps, ...brief } = summary;
     log.info('sim_publisher_finished', brief);
     return summary;
   }
 
-  const done = run()
+  const done = loop
+    .run()
     .catch((err: unknown) => fail(`publisher stopped on an internal error: ${err instanceof Error ? err.message : String(err)}`))
     .then(finish);
 
@@ -471,14 +298,14 @@ export function startPublisher(opts: PublisherOptions): Publisher {
     status: () => ({
       state: phase,
       connected: client.connected,
-      steps: stepsTaken,
+      steps: loop.stepsTaken,
       published: counts.published,
       messages: counts.messages,
-      inFlight,
+      inFlight: ledger.inFlight,
       rejected: counts.rejected,
       retries: counts.retries,
       reconnects: counts.reconnects,
-      lagMs,
+      lagMs: loop.lagMs,
     }),
   };
 }

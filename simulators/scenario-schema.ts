@@ -4,6 +4,7 @@ import { DEFAULT_TOPIC_PREFIX } from '../shared/mqtt-json.js';
 import { FaultConfig } from './faults/config.js';
 import { MACHINE_TYPES, type MachineType } from './machines/index.js';
 import { MAX_MACHINES } from './plant.js';
+import { PUBLISH_MODES } from './publisher-options.js';
 
 /**
  * A scenario file (YAML or JSON): the plant, its rate, its faults and how it is served. Strict:
@@ -75,7 +76,11 @@ export const Machines = z.unknown().transform((value, ctx): MachinesSpec => {
   return z.NEVER;
 });
 
-export const MQTT_MODES = ['json', 'json-batch', 'sparkplug'] as const;
+/** The publisher's modes: one list, owned by simulators/publisher-options.ts (main.ts imports this name). */
+export const MQTT_MODES = PUBLISH_MODES;
+
+/** As `OpcuaSecurityMode` in opcua/security.ts (not imported: it would load node-opcua). */
+export const OPCUA_SECURITY_MODES = ['None', 'Sign', 'SignAndEncrypt'] as const;
 
 export const Scenario = z.strictObject({
   name: Segment.describe('short name, e.g. small-plant; a bundled scenario is named like its file'),
@@ -102,7 +107,39 @@ export const Scenario = z.strictObject({
   opcua: z
     .strictObject({
       enabled: z.boolean().default(false).describe('serve the plant over OPC-UA too'),
+      host: z.string().min(1).default('127.0.0.1').describe('interface to listen on, also the host in the endpoint URL; 0.0.0.0 for every interface'),
       port: Port.default(4840),
+      security: z
+        .strictObject({
+          modes: z
+            .array(z.enum(OPCUA_SECURITY_MODES))
+            .min(1)
+            .default(() => ['None' as const])
+            .describe('message security modes offered: None, Sign, SignAndEncrypt (Basic256Sha256, Aes128_Sha256_RsaOaep)'),
+          users: z
+            .array(
+              z.strictObject({
+                username: z.string().min(1).describe('user name a client logs in with'),
+                password: z.string().min(1).describe('its password, in clear in the scenario file: demo credentials only'),
+              }),
+            )
+            .default(() => [])
+            .describe('user name / password identities accepted'),
+          allowAnonymous: z.boolean().default(true).describe('accept anonymous sessions'),
+          pkiDir: z
+            .string()
+            .min(1)
+            .optional()
+            .describe('folder of the certificate stores, kept between runs (trust a refused client by moving it from server/rejected/ to server/trusted/certs/); absent: a temporary one'),
+          trustUnknownClients: z.boolean().default(false).describe('accept any client certificate: tests and demos only'),
+        })
+        .refine((s) => s.allowAnonymous || s.users.length > 0, {
+          path: ['users'],
+          message: 'anonymous access is off, so at least one user is needed (or nobody could connect)',
+        })
+        .prefault({})
+        .describe('who may connect and how; default: security None, anonymous allowed'),
+      historyCapacity: z.number().int().min(0).max(100_000).default(100).describe('values kept per variable for HistoryRead (raw); 0 turns history off'),
     })
     .prefault({})
     .describe('the OPC-UA server'),
@@ -137,5 +174,13 @@ mqtt:
   topicPrefix: factory/
 opcua:
   enabled: true
+  host: 127.0.0.1              # 0.0.0.0: every interface
   port: 4840
+  historyCapacity: 100         # values per variable for HistoryRead; 0: no history
+  security:                    # absent: None, anonymous
+    modes: [None, SignAndEncrypt]
+    allowAnonymous: false
+    users:
+      - { username: operator, password: change-me }
+    # pkiDir: /var/lib/millwright/pki  # kept certificates; absent: a temporary folder, new certificate every start
 `;

@@ -1,15 +1,17 @@
 import type { Logger } from '../shared/log.js';
 import { createSimulation, type SimReading, type SimStep, type Simulation } from './generate.js';
 import { startPublisher, type Publisher, type PublishMode } from './mqtt-publisher.js';
-import type { OpcuaServer } from './opcua/server.js';
+import type { OpcuaSecurityOptions, OpcuaServer } from './opcua/server.js';
 import type { Scenario } from './scenario.js';
 
 export interface PrepareOptions {
   scenario: Scenario;
   startMs: number;
   steps?: number;
-  /** Serve OPC-UA too, on this port (0: a free one); absent: no OPC-UA server. */
-  opcua?: { host?: string; port: number };
+  /** Keep the ground truth (`simulation.groundTruth`); it grows with simulated time. Default false. */
+  recordTruth?: boolean;
+  /** Serve OPC-UA too, on this port (0: a free one); absent: no OPC-UA server. See `startOpcuaServer`. */
+  opcua?: { host?: string; port: number; security?: OpcuaSecurityOptions; historyCapacity?: number };
   log: Logger;
 }
 
@@ -34,7 +36,11 @@ export interface PreparedSimulator {
   simulation: Simulation;
   /** Up and browsable (with no values yet) before anything is published. */
   opcua: OpcuaServer | undefined;
-  /** Starts the steps: each is published over MQTT and written into the OPC-UA address space. */
+  /**
+   * Starts the steps: each is published over MQTT and written into the OPC-UA address space.
+   * Throws for bad publisher options (e.g. a malformed MQTT URL), leaving the OPC-UA server
+   * running: the caller still owns it and calls `stop`.
+   */
   publish(opts: PublishOptions): RunningSimulator;
   stop(): Promise<void>;
 }
@@ -47,10 +53,10 @@ export interface PreparedSimulator {
  */
 export async function prepareSimulator(opts: PrepareOptions): Promise<PreparedSimulator> {
   const { scenario, log } = opts;
-  const simulation = createSimulation(scenario, { startMs: opts.startMs, steps: opts.steps });
+  const simulation = createSimulation(scenario, { startMs: opts.startMs, steps: opts.steps, recordTruth: opts.recordTruth });
   // node-opcua is loaded only when OPC-UA is served: it is large and slow to load.
   const opcua = opts.opcua
-    ? await (await import('./opcua/server.js')).startOpcuaServer({ plant: simulation.plant, port: opts.opcua.port, host: opts.opcua.host, log })
+    ? await (await import('./opcua/server.js')).startOpcuaServer({ plant: simulation.plant, ...opts.opcua, log })
     : undefined;
   const allSensors = simulation.plant.sensors.map((s) => s.id);
   return {
@@ -86,12 +92,22 @@ export async function prepareSimulator(opts: PrepareOptions): Promise<PreparedSi
   };
 }
 
-/** Both phases at once. */
+/** Both phases at once. If the publisher cannot start, the OPC-UA server is stopped before the error is rethrown. */
 export async function startSimulator(opts: PrepareOptions & PublishOptions): Promise<RunningSimulator> {
-  return (await prepareSimulator(opts)).publish(opts);
+  const prepared = await prepareSimulator(opts);
+  try {
+    return prepared.publish(opts);
+  } catch (err) {
+    // Otherwise the open OPC-UA port keeps the process (`millwright sim`) alive.
+    await prepared.stop().catch((stopErr: unknown) => opts.log.warn('sim_opcua_stop_failed', { error: stopErr }));
+    throw err;
+  }
 }
 
-/** The publisher's view of the steps (reading arrays), feeding the OPC-UA server on the way. */
+/**
+ * The publisher's view of the steps (reading arrays), feeding the OPC-UA server on the way. OPC-UA
+ * values change only when the publisher pulls a step, so a stalled broker stalls them too.
+ */
 function tap(steps: Iterator<SimStep>, opcua: OpcuaServer | undefined, allSensors: readonly string[]): Iterator<readonly SimReading[]> {
   return {
     next(): IteratorResult<readonly SimReading[]> {
@@ -99,7 +115,8 @@ function tap(steps: Iterator<SimStep>, opcua: OpcuaServer | undefined, allSensor
       if (r.done) return { done: true as const, value: undefined };
       if (opcua) {
         const present = new Set(r.value.readings.map((x) => x.sensor));
-        opcua.update(r.value.readings, present.size === allSensors.length ? [] : allSensors.filter((s) => !present.has(s)));
+        // Dropouts carry the step's time, not the newest reading's: a clock-jumped machine must not date them.
+        opcua.update(r.value.readings, present.size === allSensors.length ? [] : allSensors.filter((s) => !present.has(s)), r.value.ts);
       }
       return { done: false as const, value: r.value.readings };
     },

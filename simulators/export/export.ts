@@ -84,7 +84,7 @@ export async function exportScenario(opts: ExportOptions): Promise<ExportSummary
   // Marks the directory as ours at once, so that an interrupted export can be redone into it.
   writeFileSync(join(outDir, MARKER), JSON.stringify({ complete: false, scenario: scenario.name, days, startMs }) + '\n');
   // The recorded part is the first `steps`; the lookahead, if needed, reads on.
-  const sim = createSimulation(scenario, { startMs, steps: steps + lookaheadSteps });
+  const sim = createSimulation(scenario, { startMs, steps: steps + lookaheadSteps, recordTruth: true });
   const files = createBufferedFiles();
   const nab = createNabWriter({ outDir, plant: sim.plant, files });
   const cmapss = createCmapssWriter({ outDir, plant: sim.plant, files, startMs, cycleMs });

@@ -20,7 +20,9 @@ import type { BufferedFiles } from './files.js';
  * a dropout leaves a gap, readings marked bad are left out (a detector would not see them either),
  * and a clock jump does not move rows (series must stay in time order). So the label windows are
  * the value faults (spike, level_shift, drift, stuck, noise_burst), each exactly its first and
- * last affected step; the data-quality faults are in ground-truth.json.
+ * last affected step, that changed some value (`observable`: a sensor stuck on a signal that was
+ * constant anyway is no anomaly a detector could find); the data-quality faults and the
+ * unobservable windows are in ground-truth.json.
  */
 
 export const NAB_HEADER = 'timestamp,value\n';
@@ -94,7 +96,7 @@ export function createNabWriter(opts: { outDir: string; plant: Plant; files: Buf
       let windows = 0;
       for (const w of gt.anomalies) {
         const key = keyOf.get(w.sensor);
-        if (!key || !VALUE_FAULT_KINDS.includes(w.kind)) continue;
+        if (!key || !w.observable || !VALUE_FAULT_KINDS.includes(w.kind)) continue;
         labels[key]?.push([formatNabLabelTime(w.start), formatNabLabelTime(w.end)]);
         windows++;
       }

@@ -37,10 +37,12 @@ function fault(kind: FaultKind, opts: Partial<ScheduledFault> = {}): ScheduledFa
   };
 }
 
-function run(faults: ScheduledFault[], p: Plant = plant): { out: (readonly SimReading[])[]; started: ScheduledFault[] } {
+function run(faults: ScheduledFault[], p: Plant = plant): { out: (readonly SimReading[])[]; started: ScheduledFault[]; observed: [ScheduledFault, number][] } {
   const started: ScheduledFault[] = [];
-  const layer = createFaultLayer({ plant: p, schedule: fixedSchedule(faults), onFaultStart: (f) => started.push(f) });
-  return { out: clean.map((step, i) => layer.apply(i, step)), started };
+  const observed: [ScheduledFault, number][] = [];
+  let at = 0;
+  const layer = createFaultLayer({ plant: p, schedule: fixedSchedule(faults), onFaultStart: (f) => started.push(f), onFaultObserved: (f) => observed.push([f, at]) });
+  return { out: clean.map((step, i) => layer.apply((at = i), step)), started, observed };
 }
 
 const valueAt = (step: readonly SimReading[], sensor: number) => step.find((r) => r.sensor === plant.sensors[sensor]!.id);
@@ -68,6 +70,20 @@ describe('fault layer', () => {
     const held = valueAt(clean[2]!, analog)!.value;
     for (let i = 2; i <= 6; i++) expect(valueAt(out[i]!, analog)!.value).toBe(held);
     expect(valueAt(out[7]!, analog)).toEqual(valueAt(clean[7]!, analog));
+  });
+
+  it('reports a fault observed once, at the first step a reading differs from the clean one, and never if none does', () => {
+    // A stuck sensor whose clean value does not move changes nothing; one whose value moves does.
+    const constant = plant.sensors.findIndex((_, k) => clean.every((step) => valueAt(step, k)!.value === valueAt(clean[0]!, k)!.value));
+    expect(constant).toBeGreaterThanOrEqual(0);
+    const still = fault('stuck', { firstSensor: constant });
+    expect(run([still]).observed).toEqual([]);
+    const moving = run([fault('stuck')]);
+    const firstChange = [3, 4, 5, 6].find((i) => valueAt(clean[i]!, analog)!.value !== valueAt(clean[2]!, analog)!.value);
+    expect(firstChange).toBeDefined();
+    expect(moving.observed).toEqual([[moving.started[0], firstChange]]);
+    const dropout = run([fault('dropout')]);
+    expect(dropout.observed).toEqual([[dropout.started[0], 2]]);
   });
 
   it('spikes most of the way to the far end of the range, shifts and drifts by a share of the span', () => {

@@ -15,6 +15,13 @@ import type { FaultSchedule, ScheduledFault } from './schedule.js';
  * step of its window, and a shift or drift moves away from the range end nearer to the value at
  * that first step; those two things are remembered from the step the fault began.)
  *
+ * A fault can leave every reading as it was: a sensor stuck while its clean value is constant
+ * anyway (a stopped motor's speed, a counter while idle), a shift or drift pushed against a range
+ * end, bad quality that never drew a bad reading. `onFaultObserved` says, once per fault, at the
+ * first step where a reading of it differs from the clean one (value, quality, or left out), so
+ * that the ground truth can tell the windows an analysis could find from those it could not.
+ * Clock jumps are not reported there: they move timestamps, and the ground truth keeps them apart.
+ *
  * When no fault is active the input array is returned as it is, so a clean step costs one
  * comparison.
  */
@@ -29,6 +36,8 @@ export interface FaultLayerOptions {
   schedule: FaultSchedule;
   /** Called once per fault, at the first step it is applied to: the ground truth listens here. */
   onFaultStart?: (fault: ScheduledFault) => void;
+  /** Called once per sensor fault, at the first step its output differs from the clean reading. */
+  onFaultObserved?: (fault: ScheduledFault) => void;
 }
 
 interface Active {
@@ -38,10 +47,12 @@ interface Active {
   /** Clean value at the first step (stuck), and the direction of an offset (shift, drift). */
   anchor?: number;
   direction?: 1 | -1;
+  /** Some reading under it has differed from the clean one. */
+  observed: boolean;
 }
 
 export function createFaultLayer(opts: FaultLayerOptions): FaultLayer {
-  const { plant, schedule, onFaultStart } = opts;
+  const { plant, schedule, onFaultStart, onFaultObserved } = opts;
   const sensors = plant.sensors;
   let active: Active[] = [];
 
@@ -51,7 +62,7 @@ export function createFaultLayer(opts: FaultLayerOptions): FaultLayer {
         const lastStep = fault.startStep + fault.steps - 1;
         if (lastStep < stepIndex) continue; // over before this run got to it
         onFaultStart?.(fault);
-        active.push({ fault, lastStep });
+        active.push({ fault, lastStep, observed: false });
       }
       if (active.length === 0) return readings;
       active = active.filter((a) => a.lastStep >= stepIndex);
@@ -73,6 +84,10 @@ export function createFaultLayer(opts: FaultLayerOptions): FaultLayer {
         const next = faulted(a, r, spec, stepIndex - fault.startStep);
         if (next === null) dropped = true;
         out[at] = next;
+        if (!a.observed && (next === null || next.value !== r.value || next.quality !== r.quality)) {
+          a.observed = true;
+          onFaultObserved?.(fault);
+        }
       }
       return dropped ? out.filter((r): r is SimReading => r !== null) : (out as SimReading[]);
     },
