@@ -7,10 +7,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { registerGateway } from '../cloud/db/gateways.js';
 import { startCloud } from '../cloud/service.js';
-import { startAgent } from '../edge/agent.js';
+import { historianFile, startAgent } from '../edge/agent.js';
 import { EdgeConfig } from '../edge/config.js';
 import { CloudConfig } from '../shared/config.js';
 import { silentLogger } from '../shared/log.js';
@@ -38,11 +40,25 @@ const edgeCfg = (withSync: boolean) =>
   });
 let edge = await startAgent(edgeCfg(false), { log: silentLogger, version: 'bench' });
 const sim = startPublisher({ url: edge.status().sources[0]!.endpoint, seed: 1, machines, periodMs: 1000, steps, realtime: false, maxInFlight: 2000, log: silentLogger });
+// Event-loop delay of this process (agent, broker and publisher share it) while ingesting:
+// issue 4 asks for p99 under 20 ms at full load. Printed, not asserted.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const t0 = performance.now();
 const published = await sim.done;
 while (edge.status().storedReadings < published.total) await new Promise((r) => setTimeout(r, 5));
 const ingestSec = (performance.now() - t0) / 1000;
+loopDelay.disable();
 await edge.stop();
+const rollupRows = (() => {
+  const db = new Database(historianFile(edgeCfg(false)), { readonly: true, fileMustExist: true });
+  const n = (t: string) => db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM ${t}`).get()!.n;
+  try {
+    return `${n('rollup_1m')} 1-minute, ${n('rollup_1h')} 1-hour`;
+  } finally {
+    db.close();
+  }
+})();
 
 // Phase 2: drain the whole backlog to the cloud.
 edge = await startAgent(edgeCfg(true), { log: silentLogger, version: 'bench' });
@@ -56,4 +72,6 @@ rmSync(dir, { recursive: true, force: true });
 const n = published.total;
 console.log(`readings: ${n} (${machines} machines, ${published.sensors} sensors, ${steps} steps), one reading per MQTT message, QoS 1`);
 console.log(`ingest  MQTT → edge SQLite (commit before PUBACK): ${(n / ingestSec).toFixed(0)} readings/s (${ingestSec.toFixed(2)} s)`);
+const ms = (ns: number) => (ns / 1e6).toFixed(1);
+console.log(`        event-loop delay during ingest: p50 ${ms(loopDelay.percentile(50))} ms, p99 ${ms(loopDelay.percentile(99))} ms, max ${ms(loopDelay.max)} ms; rollup rows: ${rollupRows}`);
 console.log(`sync    edge outbox → cloud ${pgUrl ? 'PostgreSQL server' : 'embedded TimescaleDB'} (5000/batch): ${drained ? (n / syncSec).toFixed(0) + ' readings/s' : 'NOT DRAINED'} (${syncSec.toFixed(2)} s)`);

@@ -208,7 +208,7 @@ describe('MQTT publisher when the broker goes away (embedded aedes)', () => {
         url: broker.url, seed: 10, machines: 3, periodMs: 1000, steps: 150, realtime: false, startMs: START,
         topicPrefix: prefix, keepValues: true, maxInFlight: 100, reconnectPeriodMs: 50, log: silentLogger,
       });
-      await waitFor('a first batch', () => publisher.status().published >= 300);
+      await waitFor('a first batch', () => publisher.status().published >= 300, 30_000);
       await broker.pause();
       await new Promise((resolve) => setTimeout(resolve, 300));
       const during = publisher.status();
@@ -219,7 +219,7 @@ describe('MQTT publisher when the broker goes away (embedded aedes)', () => {
       expect(summary.ended).toBe('completed');
       expect(summary.total).toBe(150 * SENSORS_IN_3_MACHINES);
       expect(summary.reconnects).toBeGreaterThanOrEqual(1);
-      await waitFor('every reading at the subscriber', () => sub.received.distinct.size >= summary.total);
+      await waitFor('every reading at the subscriber', () => sub.received.distinct.size >= summary.total, 30_000);
       expectAtLeastOnce(summary, sub.received);
     } finally {
       await sub.close();

@@ -1,6 +1,7 @@
 import type { HistoryBucket, HistoryPoint } from '../../shared/mcp/history.js';
 import { qualityFromCode, type Quality } from '../../shared/reading.js';
 import type { SqliteDb } from './db.js';
+import { HOUR_MS, MINUTE_MS } from './rollups.js';
 
 export interface SensorSummary {
   sensor: string;
@@ -19,8 +20,26 @@ export interface HistorianQueries {
   /**
    * Absent from/to: the sensor's first/last reading, so "all of it" needs no guess at clocks.
    * Longer than maxPoints: buckets of `bucketWidth(span, maxPoints)` from `from`.
+   *
+   * A width that is a multiple of 1 h, with `from` on an hour, reads rollup_1h; a width that is
+   * a multiple of 1 min reads rollup_1m; any other width reads raw readings. The buckets are the
+   * same as the raw aggregation's: a rollup bucket that a range edge or a bucket boundary cuts
+   * (a partial first/last minute or hour, or every boundary when `from` is not on the grain) is
+   * not used; its readings inside the range are aggregated raw instead, so at most one rollup
+   * width of raw readings per bucket boundary is read. avg may differ from the raw one in the
+   * last bits, since the sum is added up in another order.
    */
   history(opts: { sensor: string; from?: number; to?: number; maxPoints: number; bucketWidth: (spanMs: number, maxBuckets: number) => number }): History;
+}
+
+interface BucketRow {
+  b: number;
+  n: number;
+  bad: number;
+  min: number | null;
+  max: number | null;
+  /** of the readings that are not bad */
+  sum: number;
 }
 
 export function createHistorianQueries(db: SqliteDb): HistorianQueries {
@@ -35,21 +54,65 @@ export function createHistorianQueries(db: SqliteDb): HistorianQueries {
   const bounds = db.prepare<[number], { lo: number | null; hi: number | null }>(
     'SELECT min(ts) AS lo, max(ts) AS hi FROM readings WHERE sensor_id = ?',
   );
-  const countIn = db.prepare<[number, number, number], { n: number }>(
-    'SELECT count(*) AS n FROM readings WHERE sensor_id = ? AND ts >= ? AND ts <= ?',
-  );
   const raw = db.prepare<[number, number, number], { ts: number; value: number; quality: number }>(
     'SELECT ts, value, quality FROM readings WHERE sensor_id = ? AND ts >= ? AND ts <= ? ORDER BY ts, seq',
   );
-  // Parameters bind as REAL, so the division is floored by hand.
-  const bucketed = db.prepare<[number, number, number, number, number, number], { b: number; min: number | null; max: number | null; avg: number | null; n: number; bad: number }>(
+  // Parameters bind as REAL, so the division is floored by hand (every operand is >= 0 here).
+  const bucketed = db.prepare<[number, number, number, number, number, number], BucketRow>(
     `SELECT CAST((ts - ?) / ? AS INTEGER) AS b, count(*) AS n, sum(quality = 2) AS bad,
             min(CASE WHEN quality < 2 THEN value END) AS min,
             max(CASE WHEN quality < 2 THEN value END) AS max,
-            avg(CASE WHEN quality < 2 THEN value END) AS avg
+            coalesce(sum(CASE WHEN quality < 2 THEN value END), 0.0) AS sum
        FROM readings WHERE sensor_id = ? AND ts >= ? AND ts <= ?
       GROUP BY b ORDER BY b LIMIT ?`,
   );
+  // Counts up to limit rows only, so deciding "raw or buckets" never scans a long range.
+  const countUpTo = db.prepare<[number, number, number, number], { n: number }>(
+    'SELECT count(*) AS n FROM (SELECT 1 FROM readings WHERE sensor_id = ? AND ts >= ? AND ts <= ? LIMIT ?)',
+  );
+  // The rollup buckets that lie wholly in [lo, to] and in one query bucket.
+  const fromRollup = (table: string) =>
+    db.prepare<{ from: number; w: number; g: number; id: number; lo: number; to: number }, BucketRow>(
+      `SELECT CAST((bucket_start - @from) / @w AS INTEGER) AS b, sum(count) AS n, sum(bad) AS bad,
+              min(min) AS min, max(max) AS max, sum(sum) AS sum
+         FROM ${table}
+        WHERE sensor_id = @id AND bucket_start >= @lo AND bucket_start <= @to AND bucket_start + @g - 1 <= @to
+          AND CAST((bucket_start - @from) / @w AS INTEGER) = CAST((bucket_start + @g - 1 - @from) / @w AS INTEGER)
+        GROUP BY b`,
+    );
+  const rollups = [
+    { widthMs: HOUR_MS, stmt: fromRollup('rollup_1h') },
+    { widthMs: MINUTE_MS, stmt: fromRollup('rollup_1m') },
+  ];
+
+  /** Buckets of width w from `from`, read from the rollup of grain g plus raw readings where it cannot serve. */
+  const rolledUp = (id: number, from: number, to: number, w: number, g: number, stmt: (typeof rollups)[number]['stmt']): BucketRow[] => {
+    const acc = new Map<number, BucketRow>();
+    const fold = (r: BucketRow) => {
+      const a = acc.get(r.b);
+      if (a === undefined) return void acc.set(r.b, { ...r });
+      a.n += r.n;
+      a.bad += r.bad;
+      a.sum += r.sum;
+      if (r.min !== null && (a.min === null || r.min < a.min)) a.min = r.min;
+      if (r.max !== null && (a.max === null || r.max > a.max)) a.max = r.max;
+    };
+    const floorG = (t: number) => t - (((t % g) + g) % g);
+    const lo = floorG(from) === from ? from : floorG(from) + g;
+    for (const r of stmt.all({ from, w, g, id, lo, to })) fold(r);
+    // The rollup buckets left out above: the partial ones at both range edges, and, when `from`
+    // is off the grain, the one each query bucket boundary cuts.
+    const cut = new Set<number>();
+    if (lo !== from) cut.add(floorG(from));
+    if ((to + 1) % g !== 0) cut.add(floorG(to));
+    if (lo !== from) for (let p = from + w; p <= to; p += w) cut.add(floorG(p));
+    for (const start of cut) {
+      const a = Math.max(start, from);
+      const b = Math.min(start + g - 1, to);
+      if (a <= b) for (const r of bucketed.all(from, w, id, a, b, Number.MAX_SAFE_INTEGER)) fold(r);
+    }
+    return [...acc.values()].sort((x, y) => x.b - y.b);
+  };
 
   return {
     listSensors({ prefix = '', limit, after = '' }) {
@@ -69,20 +132,23 @@ export function createHistorianQueries(db: SqliteDb): HistorianQueries {
       const from = range.from ?? b?.lo ?? 0;
       const to = range.to ?? b?.hi ?? from;
       if (id === undefined) return { sensor, from, to, count: 0, downsampled: false, points: [] };
-      const count = countIn.get(id, from, to)!.n;
-      if (count <= maxPoints) {
+      const upTo = countUpTo.get(id, from, to, maxPoints + 1)!.n;
+      if (upTo <= maxPoints) {
         const points = raw.all(id, from, to).map((r) => ({ ts: r.ts, value: r.value, quality: qualityFromCode(r.quality) }));
-        return { sensor, from, to, count, downsampled: false, points };
+        return { sensor, from, to, count: upTo, downsampled: false, points };
       }
       const bucketMs = bucketWidth(to - from + 1, maxPoints);
-      const buckets = bucketed.all(from, bucketMs, id, from, to, maxPoints).map((r) => ({
+      const rollup = rollups.find((r) => bucketMs % r.widthMs === 0 && (r.widthMs === MINUTE_MS || from % r.widthMs === 0));
+      const rows = rollup ? rolledUp(id, from, to, bucketMs, rollup.widthMs, rollup.stmt).slice(0, maxPoints) : bucketed.all(from, bucketMs, id, from, to, maxPoints);
+      const buckets = rows.map((r) => ({
         start: from + r.b * bucketMs,
         count: r.n,
         bad: r.bad,
         min: r.min,
         max: r.max,
-        avg: r.avg,
+        avg: r.n > r.bad ? r.sum / (r.n - r.bad) : null,
       }));
+      const count = rows.reduce((n, r) => n + r.n, 0);
       return { sensor, from, to, count, downsampled: true, bucketMs, buckets };
     },
   };

@@ -1,6 +1,7 @@
 import type { Reading } from '../../shared/reading.js';
 import { qualityCode } from '../../shared/reading.js';
 import type { SqliteDb } from './db.js';
+import { createRollupWriter, RollupBatch } from './rollups.js';
 
 export interface WriteResult {
   written: number;
@@ -9,7 +10,10 @@ export interface WriteResult {
 }
 
 export interface ReadingWriter {
-  /** Commits all readings in one transaction. Throws if they were not committed. */
+  /**
+   * Commits all readings, and the 1-minute and 1-hour rollups they update, in one transaction.
+   * Throws if they were not committed.
+   */
   write(readings: readonly Reading[]): WriteResult;
 }
 
@@ -29,6 +33,7 @@ export function createReadingWriter(db: SqliteDb): ReadingWriter {
   // sqlite_sequence remembers the largest seq ever used, also after retention deletes rows.
   const lastUsed = db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").get()?.seq ?? 0;
   let nextSeq = lastUsed + 1;
+  const rollups = createRollupWriter(db);
 
   const sensorId = (name: string, now: number): number => {
     let id = sensorIds.get(name);
@@ -44,14 +49,19 @@ export function createReadingWriter(db: SqliteDb): ReadingWriter {
   let added: string[] = [];
   const writeAll = db.transaction((readings: readonly Reading[]): WriteResult => {
     let written = 0;
+    const batch = new RollupBatch();
     for (const r of readings) {
       const known = sensorIds.has(r.sensor);
       const id = sensorId(r.sensor, r.receivedAt);
       if (!known) added.push(r.sensor);
-      const changes = insertReading.run(nextSeq, id, r.ts, r.value, qualityCode(r.quality), r.receivedAt).changes;
+      const quality = qualityCode(r.quality);
+      const changes = insertReading.run(nextSeq, id, r.ts, r.value, quality, r.receivedAt).changes;
       nextSeq += changes;
       written += changes;
+      // Only a reading actually inserted counts: a skipped duplicate is already in its bucket.
+      if (changes === 1) batch.add(id, r.ts, r.value, quality);
     }
+    rollups.apply(batch);
     return { written, duplicates: readings.length - written };
   });
 

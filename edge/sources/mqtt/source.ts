@@ -1,10 +1,12 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { backoffDelay } from '../../../shared/backoff.js';
+import type { Reading } from '../../../shared/reading.js';
 import type { Telemetry } from '../../telemetry/events.js';
 import type { Sink, Source, SourceStatus } from '../types.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
-import type { MqttSourceConfig } from './config.js';
+import { subscriptions, type MqttSourceConfig } from './config.js';
 import { decodeMessage, topicMatches } from './decode.js';
+import { createSparkplugDecoder } from './sparkplug.js';
 
 export interface MqttSourceDeps {
   gatewayId: string;
@@ -34,19 +36,38 @@ export function createMqttSource(cfg: MqttSourceConfig, deps: MqttSourceDeps): S
   const inFlight = new Set<Promise<void>>();
   const st: SourceStatus = { name: cfg.name, type: 'mqtt', state: 'starting', endpoint: '', messages: 0, lastMessageAt: null, lastError: null };
   const { telemetry } = deps;
+  const subscribe = subscriptions(cfg);
+
+  /**
+   * The one step that differs by format: a message's readings, and why (part of) it could not be
+   * read. Sparkplug keeps session state (aliases, bdSeq), one decoder per source instance.
+   */
+  const decode: (topic: string, payload: Uint8Array, receivedAt: number) => { readings: Reading[]; reasons: string[] } =
+    cfg.format === 'sparkplug'
+      ? createSparkplugDecoder({ sensorPrefix: cfg.sparkplug.sensorPrefix, maxPayloadBytes: cfg.maxPayloadBytes }).decode
+      : (topic, payload, receivedAt) => {
+          const d = decodeMessage(topic, payload, { topicPrefix: cfg.topicPrefix, maxPayloadBytes: cfg.maxPayloadBytes, receivedAt });
+          return d.ok ? { readings: d.readings, reasons: [] } : { readings: [], reasons: [d.reason] };
+        };
 
   /** Commits (or dead-letters) one message; retried while the store refuses, so nothing is acked unwritten. */
   async function commit(sink: Sink, topic: string, payload: Uint8Array): Promise<void> {
     const receivedAt = Date.now();
-    const decoded = decodeMessage(topic, payload, { topicPrefix: cfg.topicPrefix, maxPayloadBytes: cfg.maxPayloadBytes, receivedAt });
+    const { readings, reasons } = decode(topic, payload, receivedAt);
+    const reason = reasons.join('; ');
+    // A message can give both (a Sparkplug DATA with one unknown alias): the readings are
+    // committed and the message is dead-lettered with the reasons, each once across retries.
+    let committed = readings.length === 0;
     for (let tries = 0; ; tries++) {
       if (stopping && tries > 0) throw new Error('source stopping: message left unacknowledged for redelivery');
       try {
-        if (decoded.ok) {
-          sink.commit(cfg.name, decoded.readings);
-        } else {
-          sink.deadLetter(cfg.name, { topic, reason: decoded.reason, raw: payload });
-          telemetry.deadLettered(cfg.name, decoded.reason, topic);
+        if (!committed) {
+          sink.commit(cfg.name, readings);
+          committed = true;
+        }
+        if (reason) {
+          sink.deadLetter(cfg.name, { topic, reason, raw: payload });
+          telemetry.deadLettered(cfg.name, reason, topic);
         }
         st.messages++;
         st.lastMessageAt = receivedAt;
@@ -68,7 +89,7 @@ export function createMqttSource(cfg: MqttSourceConfig, deps: MqttSourceDeps): S
     return p;
   }
 
-  const wanted = (topic: string) => cfg.subscribe.some((f) => topicMatches(f, topic));
+  const wanted = (topic: string) => subscribe.some((f) => topicMatches(f, topic));
 
   async function startEmbedded(sink: Sink): Promise<void> {
     broker = await startEmbeddedBroker({
@@ -107,7 +128,7 @@ export function createMqttSource(cfg: MqttSourceConfig, deps: MqttSourceDeps): S
       attempt = 0;
       c.options.reconnectPeriod = backoffDelay(0, cfg.reconnect);
       // Subscribing again with a session present is harmless and covers a broker that lost it.
-      c.subscribe(cfg.subscribe, { qos: 1 }, (err, granted) => {
+      c.subscribe(subscribe, { qos: 1 }, (err, granted) => {
         const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
         if (err || refused.length) {
           st.lastError = err ? `subscribe: ${err.message}` : `subscription refused by the broker: ${refused.join(', ')}`;
