@@ -7,6 +7,7 @@ import { silentLogger } from '../shared/log.js';
 import { connectClient, eventually, testBroker, type TestBroker } from '../test/helpers/mqtt.js';
 import { startAgent } from './agent.js';
 import { EdgeConfig } from './config.js';
+import { openStore } from './store/store.js';
 
 const T = Date.UTC(2026, 10, 22, 8);
 
@@ -32,6 +33,23 @@ function rows(dataDir: string, sql: string): unknown[] {
     db.close();
   }
 }
+
+describe('edge agent retention', () => {
+  it('applies age retention at start and reports it in the status counters', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mw-edge-'));
+    const seed = openStore({ file: join(dataDir, 'historian.sqlite') });
+    const old = Date.now() - 40 * 86_400_000;
+    seed.readings.write([0, 1, 2].map((i) => ({ sensor: 'a/x', ts: old + i, value: i, quality: 'good' as const, receivedAt: old })));
+    seed.readings.write([{ sensor: 'a/x', ts: Date.now(), value: 9, quality: 'good' as const, receivedAt: Date.now() }]);
+    seed.close();
+    // No sync configured: age applies to every raw reading.
+    const agent = await startAgent(config(dataDir, undefined), { log: silentLogger, version: 'test' });
+    expect(await eventually(() => agent.status().counters.rawEvicted === 3)).toBe(true);
+    expect(agent.status().counters).toMatchObject({ rawEvicted: 3, keptUnsynced: 0 });
+    await agent.stop();
+    expect(rows(dataDir, 'SELECT seq FROM readings')).toEqual([{ seq: 4 }]);
+  });
+});
 
 describe('edge agent over MQTT', () => {
   let broker: TestBroker;

@@ -8,6 +8,7 @@ import type { EdgeConfig } from './config.js';
 import { buildEdgeMcpServer } from './mcp/server.js';
 import { openReadOnlyDb, type SqliteDb } from './store/db.js';
 import { createHistorianQueries } from './store/queries.js';
+import { applyRetention } from './store/retention.js';
 import { openStore, type Store } from './store/store.js';
 import { createSource } from './sources/registry.js';
 import type { Sink, Source, SourceStatus } from './sources/types.js';
@@ -68,6 +69,38 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
   try {
     const store = openStore({ file: historianFile(cfg), synchronous: cfg.store.synchronous });
     started.push({ name: 'store', stop: () => store.close() });
+
+    // Age retention: once now, then every intervalMinutes, between ingest transactions (it yields
+    // after each batch). Stopping aborts a run between batches and waits for it before the store closes.
+    const retention = cfg.store.retention;
+    const retentionAbort = new AbortController();
+    let retentionRun: Promise<void> | null = null;
+    const runRetention = () => {
+      if (retentionRun) return; // the previous run is still going
+      retentionRun = applyRetention(store.db, {
+        now: Date.now(),
+        rawDays: retention.rawDays,
+        rollup1mDays: retention.rollup1mDays,
+        rollup1hDays: retention.rollup1hDays,
+        syncConfigured: Boolean(cfg.sync.url && cfg.sync.token),
+        // ~12 ms per transaction here (5000 rows took ~60 ms), so ingest waits little behind it.
+        batch: 1000,
+        signal: retentionAbort.signal,
+      })
+        .then((counts) => telemetry.retentionApplied(counts), (err: unknown) => telemetry.retentionFailed(err))
+        .finally(() => (retentionRun = null));
+    };
+    runRetention();
+    const retentionTimer = setInterval(runRetention, retention.intervalMinutes * 60_000);
+    retentionTimer.unref();
+    started.push({
+      name: 'retention',
+      stop: async () => {
+        clearInterval(retentionTimer);
+        retentionAbort.abort();
+        await retentionRun;
+      },
+    });
     const analysis = createAnalysisPool();
     started.push({ name: 'analysis', stop: () => analysis.close() });
     await analysis.selfCheck();

@@ -33,6 +33,14 @@ describe('example configs', () => {
     expect(cfg.sources[0]).toMatchObject({ type: 'mqtt', name: 'line-broker', embeddedBroker: { port: 1884 }, reconnect: { baseMs: 500 } });
     expect(cfg.sync.batchSize).toBe(5000);
     expect(cfg.log.level).toBe('info');
+    expect(cfg.store.retention).toEqual({ rawDays: 30, rollup1mDays: 180, rollup1hDays: 3650, intervalMinutes: 10 });
+  });
+  it('store.retention is defaulted and strict', () => {
+    const base = { gateway: { id: 'g', site: 's' }, sources: [{ type: 'mqtt' }] };
+    expect(EdgeConfig.parse(base).store.retention).toEqual({ rawDays: 30, rollup1mDays: 180, rollup1hDays: 3650, intervalMinutes: 10 });
+    expect(EdgeConfig.parse({ ...base, store: { retention: { rawDays: 7 } } }).store.retention.rawDays).toBe(7);
+    expect(EdgeConfig.safeParse({ ...base, store: { retention: { rawDayz: 7 } } }).success).toBe(false);
+    expect(EdgeConfig.safeParse({ ...base, store: { retention: { rawDays: 0 } } }).success).toBe(false);
   });
   it('the MQTT source example parses', () => {
     const list = parse(EXAMPLE_MQTT_SOURCE) as unknown[];

@@ -18,6 +18,22 @@ export const SyncConfig = z
   .refine((s) => s.url === undefined || s.token !== undefined, { message: 'sync.token is required when sync.url is set', path: ['token'] })
   .prefault({});
 
+/** Retention by age per tier (edge/store/retention.ts); the disk budget is separate. */
+export const RetentionConfig = z
+  .strictObject({
+    rawDays: z
+      .number()
+      .int()
+      .min(1)
+      .default(30)
+      .describe('raw readings older than this (source time) are deleted, except those the cloud has not acknowledged yet'),
+    rollup1mDays: z.number().int().min(1).default(180).describe('1-minute rollup buckets older than this are deleted'),
+    rollup1hDays: z.number().int().min(1).default(3650).describe('1-hour rollup buckets older than this are deleted'),
+    intervalMinutes: z.number().int().min(1).default(10).describe('how often retention runs (also once at start)'),
+  })
+  .prefault({})
+  .describe('retention by age per tier');
+
 export const EdgeConfig = z.strictObject({
   gateway: GatewayIdentity,
   dataDir: z.string().default('./data/edge').describe('historian directory (historian.sqlite lives here)'),
@@ -27,6 +43,7 @@ export const EdgeConfig = z.strictObject({
         .enum(['normal', 'full'])
         .default('normal')
         .describe('normal: safe against a crash, a power cut may lose the last second; full: fsync per commit'),
+      retention: RetentionConfig,
     })
     .prefault({}),
   sources: z.array(SourceConfig).min(1).describe('where readings come from'),
@@ -43,6 +60,7 @@ gateway:
 dataDir: ./data/edge
 store:
   synchronous: normal
+  retention: { rawDays: 30, rollup1mDays: 180, rollup1hDays: 3650, intervalMinutes: 10 }
 sources:
   - type: mqtt
     name: line-broker

@@ -1,4 +1,5 @@
 import type { Logger } from '../../shared/log.js';
+import type { RetentionCounts } from '../store/retention.js';
 
 /**
  * Every operational event is one named function that logs and counts, so that the status line,
@@ -15,6 +16,12 @@ export interface Counters {
   syncRejected: number;
   syncRewinds: number;
   sourceReconnects: number;
+  /** Evicted by age retention (edge/store/retention.ts), since start. */
+  rawEvicted: number;
+  rollup1mEvicted: number;
+  rollup1hEvicted: number;
+  /** Raw readings past their age kept because the cloud has not acknowledged them: the last run's figure, not a sum. */
+  keptUnsynced: number;
 }
 
 export interface Telemetry {
@@ -32,6 +39,9 @@ export interface Telemetry {
   syncRetry(reason: string, attempt: number, delayMs: number): void;
   syncRejected(firstSeq: number, lastSeq: number, status: number | null, reason: string): void;
   syncRewound(from: number, to: number): void;
+  /** One age-retention run: what each tier evicted, and the unsynced raw readings it kept. */
+  retentionApplied(counts: RetentionCounts): void;
+  retentionFailed(err: unknown): void;
 }
 
 export function createTelemetry(log: Logger): Telemetry {
@@ -46,6 +56,10 @@ export function createTelemetry(log: Logger): Telemetry {
     syncRejected: 0,
     syncRewinds: 0,
     sourceReconnects: 0,
+    rawEvicted: 0,
+    rollup1mEvicted: 0,
+    rollup1hEvicted: 0,
+    keptUnsynced: 0,
   };
   return {
     counters: c,
@@ -93,6 +107,18 @@ export function createTelemetry(log: Logger): Telemetry {
     syncRewound(from, to) {
       c.syncRewinds++;
       log.warn('sync_rewound', { from, to });
+    },
+    retentionApplied(n) {
+      c.rawEvicted += n.rawEvicted;
+      c.rollup1mEvicted += n.rollup1mEvicted;
+      c.rollup1hEvicted += n.rollup1hEvicted;
+      c.keptUnsynced = n.keptUnsynced;
+      const evicted = n.rawEvicted + n.rollup1mEvicted + n.rollup1hEvicted;
+      if (evicted > 0 || n.keptUnsynced > 0) log.info('retention_applied', { ...n });
+      else log.debug('retention_applied', { ...n });
+    },
+    retentionFailed(err) {
+      log.error('retention_failed', { err });
     },
   };
 }

@@ -2,6 +2,23 @@ import { z } from 'zod';
 import { BackoffConfig, Port } from '../../../shared/config.js';
 import { DEFAULT_TOPIC_PREFIX } from '../../../shared/mqtt-json.js';
 import { SPARKPLUG_NAMESPACE } from '../../../shared/sparkplug/topic.js';
+import { checkSensorIdPattern, parseTopicTemplate, templateFilter } from './decode.js';
+
+const JsonPath = z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, 'a dotted path such as data.temp or readings.0.v');
+
+/** format json: where the reading is in a payload (absent: the strict {"ts","value","quality"?} payload). */
+export const JsonPayloadMapping = z.strictObject({
+  value: JsonPath.describe('path to the value; must be a finite JSON number (a numeric string is dead-lettered)'),
+  ts: JsonPath.describe('path to the source timestamp, in tsUnit'),
+  tsUnit: z.enum(['ms', 's', 'iso']).default('ms').describe('ms or s since epoch (numbers), or iso: an ISO 8601 string with Z or ±hh:mm'),
+  quality: JsonPath.optional().describe('path to "good" | "uncertain" | "bad"; missing in a payload: good'),
+  array: JsonPath.optional().describe('path to an array of readings, each mapped with the paths above; absent: a root array is a batch'),
+});
+
+const TopicTemplateString = z.string().superRefine((s, ctx) => {
+  const t = parseTopicTemplate(s);
+  if (!t.ok) ctx.addIssue({ code: 'custom', message: `not a topic template (+name: one level, #name: the rest, literal levels must match): ${t.reason}` });
+});
 
 export const MqttSourceConfig = z.strictObject({
   type: z.literal('mqtt'),
@@ -30,7 +47,12 @@ export const MqttSourceConfig = z.strictObject({
     .min(1)
     .optional()
     .describe(`topic filters; default ["${DEFAULT_TOPIC_PREFIX}#"] for json, ["${SPARKPLUG_NAMESPACE}/#"] for sparkplug (see subscriptions())`),
-  topicPrefix: z.string().default(DEFAULT_TOPIC_PREFIX).describe('json: removed from the topic to give the sensor id'),
+  topicPrefix: z.string().default(DEFAULT_TOPIC_PREFIX).describe('json: removed from the topic to give the sensor id (unless topicTemplate is set)'),
+  topicTemplate: TopicTemplateString.optional().describe(
+    'json: e.g. plant/+line/+machine/+sensor; +name captures one level, #name (last) one or more, literal levels must match; replaces topicPrefix, and gives the default subscription',
+  ),
+  sensorId: z.string().min(1).optional().describe('json, with topicTemplate: the sensor id from the captures, e.g. acme/plant1/{line}/{machine}/{sensor}'),
+  json: JsonPayloadMapping.optional().describe('json: payload mapping; absent: {"ts","value","quality"?} or an array of them'),
   sparkplug: z
     .strictObject({
       sensorPrefix: z
@@ -43,6 +65,23 @@ export const MqttSourceConfig = z.strictObject({
   keepaliveSec: z.number().int().min(5).max(600).default(30),
   maxPayloadBytes: z.number().int().min(64).default(256 * 1024).describe('larger messages are dead-lettered'),
   reconnect: BackoffConfig,
+}).superRefine((cfg, ctx) => {
+  if (cfg.format !== 'json') {
+    for (const key of ['topicTemplate', 'sensorId', 'json'] as const) {
+      if (cfg[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'only for format: json' });
+    }
+    return;
+  }
+  if ((cfg.topicTemplate === undefined) !== (cfg.sensorId === undefined)) {
+    const missing = cfg.topicTemplate === undefined ? 'topicTemplate' : 'sensorId';
+    ctx.addIssue({ code: 'custom', path: [missing], message: 'topicTemplate and sensorId go together (e.g. plant/+line/+sensor and acme/{line}/{sensor})' });
+    return;
+  }
+  if (cfg.topicTemplate === undefined || cfg.sensorId === undefined) return;
+  const t = parseTopicTemplate(cfg.topicTemplate);
+  if (!t.ok) return; // reported on the field
+  const problem = checkSensorIdPattern(cfg.sensorId, t.template);
+  if (problem) ctx.addIssue({ code: 'custom', path: ['sensorId'], message: `not a sensor id pattern: ${problem}` });
 });
 export type MqttSourceConfig = z.output<typeof MqttSourceConfig>;
 
@@ -51,8 +90,11 @@ export type MqttSourceConfig = z.output<typeof MqttSourceConfig>;
  * (A default that depends on `format` is resolved here rather than in the schema, so the schema
  * stays a plain object in the registry's discriminated union.)
  */
-export function subscriptions(cfg: Pick<MqttSourceConfig, 'format' | 'subscribe'>): string[] {
-  return cfg.subscribe ?? (cfg.format === 'sparkplug' ? [`${SPARKPLUG_NAMESPACE}/#`] : [`${DEFAULT_TOPIC_PREFIX}#`]);
+export function subscriptions(cfg: Pick<MqttSourceConfig, 'format' | 'subscribe'> & { topicTemplate?: string | undefined }): string[] {
+  if (cfg.subscribe) return cfg.subscribe;
+  if (cfg.format === 'sparkplug') return [`${SPARKPLUG_NAMESPACE}/#`];
+  const t = cfg.topicTemplate === undefined ? undefined : parseTopicTemplate(cfg.topicTemplate);
+  return t?.ok ? [templateFilter(t.template)] : [`${DEFAULT_TOPIC_PREFIX}#`];
 }
 
 /** Parsed by a test, so it cannot drift from the schema. */
@@ -64,6 +106,20 @@ export const EXAMPLE_MQTT_SOURCE = `
   topicPrefix: factory/           # factory/acme/plant1/line-1/pump-1/flow -> acme/plant1/line-1/pump-1/flow
   maxPayloadBytes: 262144
   reconnect: { baseMs: 500, capMs: 30000 }
+`;
+
+/** Devices that publish their own JSON on their own topics. Parsed by a test. */
+export const EXAMPLE_MQTT_MAPPED_SOURCE = `
+- type: mqtt
+  name: line-devices
+  url: mqtt://127.0.0.1:1883
+  topicTemplate: plant/+line/+machine/+sensor     # subscribe defaults to ["plant/+/+/+"]
+  sensorId: acme/plant1/{line}/{machine}/{sensor} # plant/line-1/pump-1/flow -> acme/plant1/line-1/pump-1/flow
+  json:                                           # {"data":{"v":3.5,"t":1763798400}}
+    value: data.v
+    ts: data.t
+    tsUnit: s                                     # ms | s | iso
+    # array: readings                             # {"readings":[{...},{...}]}: one reading per item
 `;
 
 /** A Sparkplug B host on the line's broker. Parsed by a test. */

@@ -46,6 +46,34 @@ describe('embedded broker: the publisher gets its PUBACK only after the commit',
   });
 });
 
+describe('topic template and payload mapping, through the embedded broker', () => {
+  it('stores a device reading under the sensor id built from the topic, and dead-letters a foreign topic', async () => {
+    const committed: Reading[] = [];
+    const dead: { topic?: string; reason: string }[] = [];
+    const sink: Sink = {
+      commit: (_source, readings) => void committed.push(...readings),
+      deadLetter: (_source, d) => void dead.push({ topic: d.topic, reason: d.reason }),
+    };
+    const cfg = MqttSourceConfig.parse({
+      type: 'mqtt',
+      embeddedBroker: { port: 0 },
+      topicTemplate: 'plant/+line/+machine/+sensor',
+      sensorId: 'acme/plant1/{line}/{machine}/{sensor}',
+      subscribe: ['plant/#'],
+      json: { value: 'data.v', ts: 'data.t', tsUnit: 's' },
+    });
+    const source = createMqttSource(cfg, { gatewayId: 'gw', telemetry: createTelemetry(silentLogger) });
+    await source.start(sink);
+    const pub = await connectClient(source.status().endpoint);
+    await pub.publishAsync('plant/line-1/pump-1/flow', '{"data":{"v":3.5,"t":1763798400}}', { qos: 1 });
+    await pub.publishAsync('plant/line-1/flow', '{"data":{"v":1,"t":1763798400}}', { qos: 1 });
+    await pub.endAsync();
+    await source.stop();
+    expect(committed).toEqual([{ sensor: 'acme/plant1/line-1/pump-1/flow', ts: 1763798400000, value: 3.5, quality: 'good', receivedAt: expect.any(Number) }]);
+    expect(dead).toEqual([{ topic: 'plant/line-1/flow', reason: expect.stringMatching(/does not match topicTemplate .*has 3 levels/) }]);
+  });
+});
+
 describe('topicMatches', () => {
   it.each([
     ['factory/#', 'factory/a/b', true],

@@ -5,7 +5,7 @@ import type { Telemetry } from '../../telemetry/events.js';
 import type { Sink, Source, SourceStatus } from '../types.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { subscriptions, type MqttSourceConfig } from './config.js';
-import { decodeMessage, topicMatches } from './decode.js';
+import { decodeMessage, parseTopicTemplate, topicMatches, type JsonDecodeOptions } from './decode.js';
 import { createSparkplugDecoder } from './sparkplug.js';
 
 export interface MqttSourceDeps {
@@ -37,6 +37,7 @@ export function createMqttSource(cfg: MqttSourceConfig, deps: MqttSourceDeps): S
   const st: SourceStatus = { name: cfg.name, type: 'mqtt', state: 'starting', endpoint: '', messages: 0, lastMessageAt: null, lastError: null };
   const { telemetry } = deps;
   const subscribe = subscriptions(cfg);
+  const jsonOptions = jsonDecodeOptions(cfg);
 
   /**
    * The one step that differs by format: a message's readings, and why (part of) it could not be
@@ -46,7 +47,7 @@ export function createMqttSource(cfg: MqttSourceConfig, deps: MqttSourceDeps): S
     cfg.format === 'sparkplug'
       ? createSparkplugDecoder({ sensorPrefix: cfg.sparkplug.sensorPrefix, maxPayloadBytes: cfg.maxPayloadBytes }).decode
       : (topic, payload, receivedAt) => {
-          const d = decodeMessage(topic, payload, { topicPrefix: cfg.topicPrefix, maxPayloadBytes: cfg.maxPayloadBytes, receivedAt });
+          const d = decodeMessage(topic, payload, { ...jsonOptions, receivedAt });
           return d.ok ? { readings: d.readings, reasons: [] } : { readings: [], reasons: [d.reason] };
         };
 
@@ -177,4 +178,15 @@ export function createMqttSource(cfg: MqttSourceConfig, deps: MqttSourceDeps): S
     },
     status: () => ({ ...st }),
   };
+}
+
+/** format json: the template parsed once (the schema has already checked it). */
+function jsonDecodeOptions(cfg: MqttSourceConfig): Omit<JsonDecodeOptions, 'receivedAt'> {
+  const opts: Omit<JsonDecodeOptions, 'receivedAt'> = { topicPrefix: cfg.topicPrefix, maxPayloadBytes: cfg.maxPayloadBytes, json: cfg.json };
+  if (cfg.topicTemplate !== undefined && cfg.sensorId !== undefined) {
+    const t = parseTopicTemplate(cfg.topicTemplate);
+    if (!t.ok) throw new Error(`mqtt source ${cfg.name}: topicTemplate: ${t.reason}`);
+    opts.topic = { template: t.template, sensorId: cfg.sensorId };
+  }
+  return opts;
 }
