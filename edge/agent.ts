@@ -149,6 +149,12 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
       deadLetter(source, entry) {
         store.deadLetters.add({ source, ...entry });
       },
+      gap(source, g) {
+        store.gaps.record(source, g);
+      },
+      closeGap(source, end) {
+        store.gaps.close(source, end);
+      },
     };
     const sources: Source[] = [];
     for (const c of cfg.sources) sources.push(await createSource(c, { gatewayId: cfg.gateway.id, telemetry, log }));

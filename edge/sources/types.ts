@@ -6,6 +6,14 @@ export interface Sink {
   commit(source: string, readings: readonly Reading[]): void;
   /** Keeps input that could not be read, with the reason and the raw bytes (capped). */
   deadLetter(source: string, entry: { topic?: string; reason: string; raw?: Uint8Array }): void;
+  /**
+   * Marks a span in which the source could read nothing (DESIGN guarantee 4). Without `end` the
+   * gap stays open until `closeGap`; a source has at most one open gap. Times are ms since epoch.
+   * Optional only so that test sinks that do not care may leave it out; the agent's sink keeps them.
+   */
+  gap?(source: string, gap: { start: number; end?: number; reason: string }): void;
+  /** Closes the source's open gap at `end` (the first value's receive time); nothing if none is open. */
+  closeGap?(source: string, end: number): void;
 }
 
 export type SourceState = 'starting' | 'connected' | 'reconnecting' | 'offline' | 'stopped';

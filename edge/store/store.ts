@@ -1,5 +1,6 @@
 import { openStoreDb, type SqliteDb, type Synchronous } from './db.js';
 import { createDeadLetterStore, type DeadLetterStore } from './dead-letters.js';
+import { createGapStore, type GapStore } from './gaps.js';
 import { createOutbox, type Outbox } from './outbox.js';
 import { createReadingWriter, type ReadingWriter } from './readings.js';
 
@@ -8,6 +9,8 @@ export interface Store {
   readonly file: string;
   readonly readings: ReadingWriter;
   readonly deadLetters: DeadLetterStore;
+  /** Spans in which a source could read nothing (DESIGN guarantee 4). */
+  readonly gaps: GapStore;
   readonly outbox: Outbox;
   readonly db: SqliteDb;
   close(): void;
@@ -21,6 +24,7 @@ export function openStore(opts: { file: string; synchronous?: Synchronous }): St
     db,
     readings: createReadingWriter(db),
     deadLetters: createDeadLetterStore(db),
+    gaps: createGapStore(db),
     outbox: createOutbox(db, { synchronous }),
     close() {
       if (!db.open) return;

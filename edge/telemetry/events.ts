@@ -16,6 +16,8 @@ export interface Counters {
   syncRejected: number;
   syncRewinds: number;
   sourceReconnects: number;
+  /** Gaps opened (a source lost its connection or went silent), since start. */
+  gapsRecorded: number;
   /** Evicted by age retention (edge/store/retention.ts), since start. */
   rawEvicted: number;
   rollup1mEvicted: number;
@@ -34,6 +36,11 @@ export interface Telemetry {
   sourceConnected(source: string, detail: Record<string, unknown>): void;
   sourceReconnecting(source: string, detail: Record<string, unknown>): void;
   sourceOffline(source: string, detail: Record<string, unknown>): void;
+  /**
+   * A gap in what a source could read: called once when it opens (`endMs` null, counted) and
+   * once when values flow again (`endMs` set, logged with its duration).
+   */
+  gapRecorded(source: string, startMs: number, endMs: number | null, reason: string): void;
   storeWriteFailed(source: string, err: unknown, retryInMs: number): void;
   syncDelivered(firstSeq: number, lastSeq: number, written: number, duplicate: boolean): void;
   syncRetry(reason: string, attempt: number, delayMs: number): void;
@@ -56,6 +63,7 @@ export function createTelemetry(log: Logger): Telemetry {
     syncRejected: 0,
     syncRewinds: 0,
     sourceReconnects: 0,
+    gapsRecorded: 0,
     rawEvicted: 0,
     rollup1mEvicted: 0,
     rollup1hEvicted: 0,
@@ -87,6 +95,12 @@ export function createTelemetry(log: Logger): Telemetry {
     },
     sourceOffline(source, detail) {
       log.warn('source_offline', { source, ...detail });
+    },
+    gapRecorded(source, startMs, endMs, reason) {
+      if (endMs === null) {
+        c.gapsRecorded++;
+        log.warn('gap_recorded', { source, startMs, endMs, reason });
+      } else log.info('gap_recorded', { source, startMs, endMs, durationMs: endMs - startMs, reason });
     },
     storeWriteFailed(source, err, retryInMs) {
       log.error('store_write_failed', { source, err, retryInMs });

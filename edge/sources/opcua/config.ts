@@ -35,6 +35,14 @@ export const OpcuaSourceConfig = z
       .strictObject({ type: z.enum(['Absolute', 'Percent']), value: z.number().min(0) })
       .optional()
       .describe('report a value only when it moved this much (Percent: of the EURange); absent: every value'),
+    staleAfterMs: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        'connected but no new value for this long: mark the source offline, open a gap and re-create the subscription; must exceed the slowest expected update; 0 disables; absent: max(3 × publishingIntervalMs, 10000)',
+      ),
     flushMs: z.number().int().min(1).max(10_000).default(200).describe('values are committed in one transaction at least this often'),
     reconnect: BackoffConfig,
   })

@@ -48,6 +48,11 @@ function withTimeout(p: Promise<unknown> | undefined, ms: number): Promise<void>
   ]).finally(() => clearTimeout(timer));
 }
 
+/** The staleness limit in effect: the configured one, or three publishing intervals but at least 10 s. 0: no watchdog. */
+export function staleAfterMsOf(cfg: Pick<OpcuaSourceConfig, 'staleAfterMs' | 'publishingIntervalMs'>): number {
+  return cfg.staleAfterMs ?? Math.max(3 * cfg.publishingIntervalMs, 10_000);
+}
+
 interface Item {
   nodeId: string;
   sensor: string;
@@ -62,6 +67,15 @@ interface Item {
  * before a crash are lost unless the server keeps history (backfill comes with issue 4).
  * start() returns at once and connects in the background; node-opcua reconnects with its own
  * backoff and transfers or re-creates the subscription.
+ *
+ * Gaps (DESIGN guarantee 4): one is opened when the connection is lost, or when the staleness
+ * watchdog sees no new value for `staleAfterMs` while connected (the source then goes offline
+ * and re-creates its subscription, or reconnects from scratch if that fails). It starts at the
+ * receive time of the last new value (or the loss, when none came) and is closed at the receive
+ * time of the first new value after it. "New" means a source timestamp later than the last one
+ * seen for that node: the current value a server sends for a freshly created monitored item is
+ * not proof that values flow again. Not guaranteed: a server whose values really do not change
+ * for longer than `staleAfterMs` is reported stale (the limit must exceed the slowest update).
  */
 export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps): Source {
   const { telemetry } = deps;
@@ -75,6 +89,85 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
   let items: Item[] = [];
   let stopping = false;
   let connecting: Promise<void> | undefined;
+  const staleAfterMs = staleAfterMsOf(cfg);
+  let watchdog: NodeJS.Timeout | undefined;
+  /** Receive time of the last new value, and of the last (re)connection: the watchdog counts from the later. */
+  let lastFreshAt: number | null = null;
+  let connectedAt = 0;
+  /** Source time of the newest value per node, across reconnections (items are re-resolved). */
+  const newestTs = new Map<string, number>();
+  let gapOpen: { start: number; reason: string } | null = null;
+  let recovering = false;
+
+  function openGap(reason: string, now: number): void {
+    if (gapOpen || !sink) return;
+    gapOpen = { start: lastFreshAt ?? now, reason };
+    sink.gap?.(cfg.name, { start: gapOpen.start, reason });
+    telemetry.gapRecorded(cfg.name, gapOpen.start, null, reason);
+  }
+
+  function closeGap(end: number): void {
+    if (!gapOpen || !sink) return;
+    const { start, reason } = gapOpen;
+    gapOpen = null;
+    sink.closeGap?.(cfg.name, end);
+    telemetry.gapRecorded(cfg.name, start, Math.max(end, start), reason);
+  }
+
+  /** Connected but silent: offline, a gap, and a fresh subscription (or a fresh connection). */
+  function checkStale(): void {
+    if (stopping || recovering || st.state !== 'connected') return;
+    const now = Date.now();
+    const since = Math.max(lastFreshAt ?? 0, connectedAt);
+    if (now - since < staleAfterMs) return;
+    st.state = 'offline';
+    st.lastError = `no data for ${now - since} ms`;
+    telemetry.sourceOffline(cfg.name, { url: cfg.endpointUrl, error: st.lastError, reason: 'stale' });
+    openGap('stale', now);
+    recovering = true;
+    void resubscribe().finally(() => {
+      recovering = false;
+    });
+  }
+
+  async function resubscribe(): Promise<void> {
+    const s = session;
+    const old = subscription;
+    subscription = undefined;
+    await withTimeout(old?.terminate(), STOP_STEP_MS);
+    try {
+      if (!s || stopping) throw new Error('no session');
+      const sub = await createSubscription(s);
+      subscription = sub;
+      if (items.length > 0) await monitor(sub);
+      // Still 'offline' until a new value arrives: a re-created subscription is not data.
+      // One may have arrived while the items were being created.
+      if (!gapOpen && st.state === 'offline') {
+        st.state = 'connected';
+        st.lastError = null;
+      }
+    } catch (err) {
+      if (stopping) return;
+      st.lastError = `re-creating the subscription failed (${(err as Error).message}); reconnecting`;
+      const c = client;
+      client = undefined;
+      session = undefined;
+      subscription = undefined;
+      await withTimeout(s?.close(), STOP_STEP_MS);
+      await withTimeout(c?.disconnect(), STOP_STEP_MS);
+      if (!stopping) connecting = connectLoop();
+    }
+  }
+
+  const createSubscription = (s: ClientSession): Promise<ClientSubscription> =>
+    s.createSubscription2({
+      requestedPublishingInterval: cfg.publishingIntervalMs,
+      requestedLifetimeCount: 600,
+      requestedMaxKeepAliveCount: 20,
+      maxNotificationsPerPublish: 0,
+      publishingEnabled: true,
+      priority: 10,
+    });
 
   /** One attempt: client, session, subscription, monitored items. Cleans up what it made on failure. */
   async function connectOnce(): Promise<void> {
@@ -89,11 +182,15 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
     });
     client = c;
     c.on('connection_lost', () => {
+      if (client !== c) return; // a client this source has since abandoned
       st.state = 'reconnecting';
+      openGap('connection lost', Date.now());
       telemetry.sourceReconnecting(cfg.name, { url: cfg.endpointUrl });
     });
     c.on('connection_reestablished', () => {
+      if (client !== c) return;
       st.state = 'connected';
+      connectedAt = Date.now();
       telemetry.sourceConnected(cfg.name, { url: cfg.endpointUrl, reestablished: true });
     });
     c.on('backoff', (count, delay) => {
@@ -104,16 +201,10 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
       if (stopping) return;
       session = await c.createSession(identity());
       items = await resolveItems(session);
-      subscription = await session.createSubscription2({
-        requestedPublishingInterval: cfg.publishingIntervalMs,
-        requestedLifetimeCount: 600,
-        requestedMaxKeepAliveCount: 20,
-        maxNotificationsPerPublish: 0,
-        publishingEnabled: true,
-        priority: 10,
-      });
+      subscription = await createSubscription(session);
       if (items.length > 0) await monitor(subscription);
       st.state = 'connected';
+      connectedAt = Date.now();
       telemetry.sourceConnected(cfg.name, { url: cfg.endpointUrl, variables: items.length });
     } catch (err) {
       await withTimeout(session?.close(), STOP_STEP_MS);
@@ -186,6 +277,19 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
     const receivedAt = Date.now();
     st.messages++;
     st.lastMessageAt = receivedAt;
+    const ts = (dv.sourceTimestamp ?? dv.serverTimestamp)?.getTime() ?? receivedAt;
+    const newest = newestTs.get(item.nodeId);
+    if (newest === undefined || ts > newest) {
+      // A new value (not the current value resent for a new monitored item): reading works again.
+      newestTs.set(item.nodeId, ts);
+      lastFreshAt = receivedAt;
+      closeGap(receivedAt);
+      if (st.state === 'offline' && !recovering) {
+        st.state = 'connected';
+        st.lastError = null;
+        telemetry.sourceConnected(cfg.name, { url: cfg.endpointUrl, resumed: true });
+      }
+    }
     const value = numericValue(dv.value?.value);
     const quality = qualityOfStatus(dv.statusCode.value);
     if (value === undefined) {
@@ -197,7 +301,6 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
       telemetry.deadLettered(cfg.name, reason, item.nodeId);
       return;
     }
-    const ts = (dv.sourceTimestamp ?? dv.serverTimestamp)?.getTime() ?? receivedAt;
     buffer.push({ sensor: item.sensor, ts, value, quality, receivedAt });
     // Bounded: a store that refuses for long sheds the oldest values, counted as lost.
     if (buffer.length > MAX_BUFFER) {
@@ -229,6 +332,7 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
     async start(s) {
       sink = s;
       timer = setInterval(flush, cfg.flushMs);
+      if (staleAfterMs > 0) watchdog = setInterval(checkStale, Math.max(50, Math.min(1000, Math.floor(staleAfterMs / 4))));
       // Connecting happens in the background: a PLC that is down must not hold up the agent or
       // the sources after this one. node-opcua retries the connection with its own backoff.
       connecting = connectLoop();
@@ -236,6 +340,7 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
     async stop() {
       stopping = true;
       if (timer) clearInterval(timer);
+      if (watchdog) clearInterval(watchdog);
       // With the server gone these calls wait on a reconnection that may never come: bound them.
       if (!subscription) await withTimeout(client?.disconnect(), STOP_STEP_MS); // abandons a connect under way
       await withTimeout(connecting, STOP_STEP_MS);
