@@ -4,10 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, silentLogger } from '../shared/log.js';
 import { MqttJsonPayload } from '../shared/mqtt-json.js';
 import { encodePayload, startPublisher, type PublisherSummary } from './mqtt-publisher.js';
-import { redactUrl } from '../shared/url.js';
 import { buildPlant } from './plant.js';
 import { defaultStartMs } from './publisher-options.js';
-import { startTestBroker, type TestBroker } from './testing/broker.js';
+import { brokerTargets, startTestBroker, type TestBroker } from './testing/broker.js';
 
 const START = Date.UTC(2025, 0, 6, 8, 0, 0);
 /** Sensors of a plant of n machines (the machine models own how many each type has). */
@@ -70,22 +69,7 @@ function published(summary: PublisherSummary): Map<string, Array<{ ts: number; v
 
 const uniquePrefix = () => `millwright-test/${randomUUID()}/`;
 
-interface Target {
-  name: string;
-  start(): Promise<{ url: string; close(): Promise<void> }>;
-}
-
-const targets: Target[] = [
-  {
-    name: 'embedded aedes',
-    start: async () => {
-      const broker = await startTestBroker();
-      return { url: broker.url, close: () => broker.close() };
-    },
-  },
-];
-const realBroker = process.env.MILLWRIGHT_TEST_MQTT_URL;
-if (realBroker) targets.push({ name: `real broker ${redactUrl(realBroker)}`, start: async () => ({ url: realBroker, close: async () => {} }) });
+const targets = brokerTargets();
 
 describe.each(targets)('MQTT publisher against $name', (target) => {
   let url = '';

@@ -10,11 +10,10 @@ import {
   DataType, decodePayload, encodePayload, parseSparkplugTopic, QUALITY_PROPERTY, readBdSeq, readQuality, readValue, REBIRTH_METRIC,
   type Payload, type SparkplugTopic,
 } from '../../shared/sparkplug/index.js';
-import { redactUrl } from '../../shared/url.js';
 import { generateReadings, type SimReading } from '../generate.js';
 import { startPublisher, type PublisherOptions, type PublisherSummary } from '../mqtt-publisher.js';
 import { buildPlant, type Plant } from '../plant.js';
-import { startTestBroker } from '../testing/broker.js';
+import { brokerTargets, startTestBroker } from '../testing/broker.js';
 import { metricDatatype } from './sparkplug.js';
 
 /**
@@ -204,21 +203,7 @@ function faultySource(plant: Plant, steps: number) {
   return { plant, steps: faulty() };
 }
 
-interface Target {
-  name: string;
-  start(): Promise<{ url: string; close(): Promise<void> }>;
-}
-const targets: Target[] = [
-  {
-    name: 'embedded aedes',
-    start: async () => {
-      const broker = await startTestBroker();
-      return { url: broker.url, close: () => broker.close() };
-    },
-  },
-];
-const realBroker = process.env.MILLWRIGHT_TEST_MQTT_URL;
-if (realBroker) targets.push({ name: `real broker ${redactUrl(realBroker)}`, start: async () => ({ url: realBroker, close: async () => {} }) });
+const targets = brokerTargets();
 
 const base = (url: string): Pick<PublisherOptions, 'url' | 'periodMs' | 'realtime' | 'log' | 'keepValues' | 'startMs'> => ({
   url, periodMs: 1000, realtime: false, startMs: START, keepValues: true, log: silentLogger,

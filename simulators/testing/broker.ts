@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Aedes, type AedesOptions } from 'aedes';
+import { redactUrl } from '../../shared/url.js';
 
 /**
  * An embedded aedes broker on 127.0.0.1 and a free port, for tests. It can cut a client's
@@ -66,4 +67,29 @@ export async function startTestBroker(options: AedesOptions = {}): Promise<TestB
       await new Promise<void>((resolve) => broker.close(() => resolve()));
     },
   };
+}
+
+/** A broker a test suite runs against: started per suite, closed after it. */
+export interface BrokerTarget {
+  name: string;
+  start(): Promise<{ url: string; close(): Promise<void> }>;
+}
+
+/**
+ * The embedded aedes broker, plus the real broker in MILLWRIGHT_TEST_MQTT_URL when it is set,
+ * for `describe.each`.
+ */
+export function brokerTargets(): BrokerTarget[] {
+  const targets: BrokerTarget[] = [
+    {
+      name: 'embedded aedes',
+      start: async () => {
+        const broker = await startTestBroker();
+        return { url: broker.url, close: () => broker.close() };
+      },
+    },
+  ];
+  const real = process.env.MILLWRIGHT_TEST_MQTT_URL;
+  if (real) targets.push({ name: `real broker ${redactUrl(real)}`, start: async () => ({ url: real, close: async () => {} }) });
+  return targets;
 }
