@@ -7,12 +7,12 @@ import { createAnalysisPool, type AnalysisPool } from './analysis/pool.js';
 import type { EdgeConfig } from './config.js';
 import { buildEdgeMcpServer } from './mcp/server.js';
 import { openReadOnlyDb, type SqliteDb } from './store/db.js';
+import { createOutbox } from './store/outbox.js';
 import { createHistorianQueries } from './store/queries.js';
-import { applyRetention } from './store/retention.js';
-import { openStore, type Store } from './store/store.js';
+import { startStoreWriter, type StoreWriter } from './store/writer.js';
 import { createSource } from './sources/registry.js';
 import type { Sink, Source, SourceStatus } from './sources/types.js';
-import { createSyncClient, type SyncClient, type SyncStatus } from './sync/client.js';
+import { createSyncClient, type SyncClient, type SyncOutbox, type SyncStatus } from './sync/client.js';
 import { createTelemetry, type Counters, type Telemetry } from './telemetry/events.js';
 
 export interface AgentStatus {
@@ -26,7 +26,9 @@ export interface AgentStatus {
 
 export interface Agent {
   readonly mcpUrl: string;
-  readonly store: Store;
+  /** The historian file. */
+  readonly historian: string;
+  readonly writer: StoreWriter;
   readonly sources: readonly Source[];
   readonly telemetry: Telemetry;
   readonly sync: SyncClient | null;
@@ -67,45 +69,41 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
   };
 
   try {
-    const store = openStore({ file: historianFile(cfg), synchronous: cfg.store.synchronous });
-    started.push({ name: 'store', stop: () => store.close() });
+    // The one writing connection lives on its own thread (edge/store/writer-worker.ts); this
+    // thread reads through a read-only connection (status, MCP, the outbox's pending records).
+    const writer = await startStoreWriter({ file: historianFile(cfg), synchronous: cfg.store.synchronous });
+    started.push({ name: 'store', stop: () => writer.close() });
+    const readDb: SqliteDb = openReadOnlyDb(writer.file);
+    started.push({ name: 'read-db', stop: () => void readDb.close() });
+    const readOutbox = createOutbox(readDb, { synchronous: cfg.store.synchronous });
+    const deadLetterCount = readDb.prepare<[], number>('SELECT count(*) FROM dead_letters').pluck();
 
-    // Age retention: once now, then every intervalMinutes, between ingest transactions (it yields
-    // after each batch). Stopping aborts a run between batches and waits for it before the store closes.
+    // Age retention: once now, then every intervalMinutes, on the writer thread between group
+    // commits (it yields after each batch). Closing the writer aborts a run between batches.
     const retention = cfg.store.retention;
-    const retentionAbort = new AbortController();
     let retentionRun: Promise<void> | null = null;
     const runRetention = () => {
       if (retentionRun) return; // the previous run is still going
-      retentionRun = applyRetention(store.db, {
-        now: Date.now(),
-        rawDays: retention.rawDays,
-        rollup1mDays: retention.rollup1mDays,
-        rollup1hDays: retention.rollup1hDays,
-        syncConfigured: Boolean(cfg.sync.url && cfg.sync.token),
-        // ~12 ms per transaction here (5000 rows took ~60 ms), so ingest waits little behind it.
-        batch: 1000,
-        signal: retentionAbort.signal,
-      })
+      retentionRun = writer
+        .retention({
+          now: Date.now(),
+          rawDays: retention.rawDays,
+          rollup1mDays: retention.rollup1mDays,
+          rollup1hDays: retention.rollup1hDays,
+          syncConfigured: Boolean(cfg.sync.url && cfg.sync.token),
+          // ~12 ms per transaction here (5000 rows took ~60 ms), so ingest waits little behind it.
+          batch: 1000,
+        })
         .then((counts) => telemetry.retentionApplied(counts), (err: unknown) => telemetry.retentionFailed(err))
         .finally(() => (retentionRun = null));
     };
     runRetention();
     const retentionTimer = setInterval(runRetention, retention.intervalMinutes * 60_000);
     retentionTimer.unref();
-    started.push({
-      name: 'retention',
-      stop: async () => {
-        clearInterval(retentionTimer);
-        retentionAbort.abort();
-        await retentionRun;
-      },
-    });
+    started.push({ name: 'retention', stop: () => clearInterval(retentionTimer) });
     const analysis = createAnalysisPool();
     started.push({ name: 'analysis', stop: () => analysis.close() });
     await analysis.selfCheck();
-    const readDb: SqliteDb = openReadOnlyDb(store.file);
-    started.push({ name: 'mcp-db', stop: () => void readDb.close() });
     const queries = createHistorianQueries(readDb);
     const buildMcpServer = () => buildEdgeMcpServer({ queries, gatewayId: cfg.gateway.id, version: deps.version });
 
@@ -131,9 +129,14 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
     const host = cfg.mcp.http.host.includes(':') ? `[${cfg.mcp.http.host}]` : cfg.mcp.http.host;
     const mcpUrl = `http://${host}:${port}/mcp`;
 
+    const syncOutbox: SyncOutbox = {
+      next: (limit) => readOutbox.next(limit),
+      state: () => readOutbox.state(),
+      ...writer.outbox,
+    };
     const sync =
       cfg.sync.url && cfg.sync.token
-        ? createSyncClient(store.outbox, { ...cfg.sync, url: cfg.sync.url, token: cfg.sync.token, gatewayId: cfg.gateway.id }, telemetry)
+        ? createSyncClient(syncOutbox, { ...cfg.sync, url: cfg.sync.url, token: cfg.sync.token, gatewayId: cfg.gateway.id }, telemetry)
         : null;
     if (sync) {
       sync.start();
@@ -141,19 +144,17 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
     }
 
     const sink: Sink = {
-      commit(source, readings) {
-        const { written, duplicates } = store.readings.write(readings);
+      async commit(source, readings) {
+        const { written, duplicates } = await writer.commit(readings);
         telemetry.readingsCommitted(source, written);
         if (duplicates > 0) telemetry.duplicatesSkipped(source, duplicates);
       },
-      deadLetter(source, entry) {
-        store.deadLetters.add({ source, ...entry });
+      deadLetter: (source, entry) => writer.deadLetter({ source, ...entry }),
+      async gap(source, g) {
+        await writer.recordGap(source, g);
       },
-      gap(source, g) {
-        store.gaps.record(source, g);
-      },
-      closeGap(source, end) {
-        store.gaps.close(source, end);
+      async closeGap(source, end) {
+        await writer.closeGap(source, end);
       },
     };
     const sources: Source[] = [];
@@ -164,22 +165,23 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
     }
 
     const status = (): AgentStatus => {
-      const o = store.outbox.state();
+      const o = readOutbox.state();
       return {
         gateway: cfg.gateway.id,
         counters: { ...telemetry.counters },
         storedReadings: o.lastSeq,
-        deadLetters: store.deadLetters.count(),
+        deadLetters: deadLetterCount.get() ?? 0,
         sync: sync?.status() ?? null,
         sources: sources.map((s) => s.status()),
       };
     };
     statusNow = status;
-    log.info('edge_started', { mcpUrl, historian: store.file, sources: sources.map((s) => s.status().endpoint), sync: cfg.sync.url ?? null });
+    log.info('edge_started', { mcpUrl, historian: writer.file, sources: sources.map((s) => s.status().endpoint), sync: cfg.sync.url ?? null });
 
     return {
       mcpUrl,
-      store,
+      historian: writer.file,
+      writer,
       sources,
       telemetry,
       sync,

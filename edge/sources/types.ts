@@ -1,19 +1,23 @@
 import type { Reading } from '../../shared/reading.js';
 
-/** Where a source hands what it read. Both calls return only once the data is committed. */
+/**
+ * Where a source hands what it read. Every call settles only once the data is committed (the
+ * agent's sink commits on the writer thread, so its calls return promises; a test sink may
+ * answer at once). Callers await each call and treat a rejection as "not committed".
+ */
 export interface Sink {
-  /** Commits readings durably in one transaction. Throws if they were not committed. */
-  commit(source: string, readings: readonly Reading[]): void;
+  /** Commits readings durably in one transaction. Rejects (or throws) if they were not committed. */
+  commit(source: string, readings: readonly Reading[]): Promise<void> | void;
   /** Keeps input that could not be read, with the reason and the raw bytes (capped). */
-  deadLetter(source: string, entry: { topic?: string; reason: string; raw?: Uint8Array }): void;
+  deadLetter(source: string, entry: { topic?: string; reason: string; raw?: Uint8Array }): Promise<void> | void;
   /**
    * Marks a span in which the source could read nothing (DESIGN guarantee 4). Without `end` the
    * gap stays open until `closeGap`; a source has at most one open gap. Times are ms since epoch.
    * Optional only so that test sinks that do not care may leave it out; the agent's sink keeps them.
    */
-  gap?(source: string, gap: { start: number; end?: number; reason: string }): void;
+  gap?(source: string, gap: { start: number; end?: number; reason: string }): Promise<void> | void;
   /** Closes the source's open gap at `end` (the first value's receive time); nothing if none is open. */
-  closeGap?(source: string, end: number): void;
+  closeGap?(source: string, end: number): Promise<void> | void;
 }
 
 export type SourceState = 'starting' | 'connected' | 'reconnecting' | 'offline' | 'stopped';

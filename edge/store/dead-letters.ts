@@ -8,6 +8,8 @@ export interface DeadLetter {
   topic?: string;
   reason: string;
   raw?: Uint8Array;
+  /** Size of the original input when `raw` was already cut; default raw's length. */
+  rawBytes?: number;
 }
 
 export interface DeadLetterStore {
@@ -23,7 +25,7 @@ export function createDeadLetterStore(db: SqliteDb): DeadLetterStore {
   return {
     add(e) {
       const raw = e.raw ? Buffer.from(e.raw.subarray(0, DEAD_LETTER_RAW_CAP)) : null;
-      insert.run(Date.now(), e.source, e.topic ?? null, e.reason.slice(0, 1000), raw, e.raw?.length ?? 0);
+      insert.run(Date.now(), e.source, e.topic ?? null, e.reason.slice(0, 1000), raw, e.rawBytes ?? e.raw?.length ?? 0);
     },
     count: () => countStmt.get()!.n,
   };

@@ -11,10 +11,16 @@ export interface WriteResult {
 
 export interface ReadingWriter {
   /**
-   * Commits all readings, and the 1-minute and 1-hour rollups they update, in one transaction.
-   * Throws if they were not committed.
+   * Commits all readings, and the 1-minute and 1-hour rollups they update, in one transaction
+   * (a savepoint when called inside `transaction`). Throws if they were not committed.
    */
   write(readings: readonly Reading[]): WriteResult;
+  /**
+   * Runs `fn` (which may call `write` and other statements) in one transaction: the group commit
+   * of the writer thread. If it throws or the COMMIT fails, the writer's cached sensor ids and
+   * next seq are taken back with the rows.
+   */
+  transaction<T>(fn: () => T): T;
 }
 
 export function createReadingWriter(db: SqliteDb): ReadingWriter {
@@ -34,26 +40,24 @@ export function createReadingWriter(db: SqliteDb): ReadingWriter {
   const lastUsed = db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").get()?.seq ?? 0;
   let nextSeq = lastUsed + 1;
   const rollups = createRollupWriter(db);
+  // Sensor names inserted since the outermost transaction began, to forget them if it rolls back.
+  const added: string[] = [];
 
   const sensorId = (name: string, now: number): number => {
     let id = sensorIds.get(name);
     if (id === undefined) {
       id = Number(insertSensor.run(name, now).lastInsertRowid);
       sensorIds.set(name, id);
+      added.push(name);
     }
     return id;
   };
 
-  // New sensor ids and seqs are taken back if the transaction (or its COMMIT) fails, so no
-  // stale id is cached and no hole is left in the stream.
-  let added: string[] = [];
-  const writeAll = db.transaction((readings: readonly Reading[]): WriteResult => {
+  const writeAll = (readings: readonly Reading[]): WriteResult => {
     let written = 0;
     const batch = new RollupBatch();
     for (const r of readings) {
-      const known = sensorIds.has(r.sensor);
       const id = sensorId(r.sensor, r.receivedAt);
-      if (!known) added.push(r.sensor);
       const quality = qualityCode(r.quality);
       const changes = insertReading.run(nextSeq, id, r.ts, r.value, quality, r.receivedAt).changes;
       nextSeq += changes;
@@ -63,20 +67,29 @@ export function createReadingWriter(db: SqliteDb): ReadingWriter {
     }
     rollups.apply(batch);
     return { written, duplicates: readings.length - written };
-  });
+  };
+
+  /** New sensor ids and seqs are taken back if the (sub)transaction fails: no stale id, no hole. */
+  function guarded<T>(fn: () => T): T {
+    const startSeq = nextSeq;
+    const mark = added.length;
+    const outermost = !db.inTransaction;
+    try {
+      return db.transaction(fn)();
+    } catch (err) {
+      for (const name of added.splice(mark)) sensorIds.delete(name);
+      nextSeq = startSeq;
+      throw err;
+    } finally {
+      if (outermost) added.length = 0;
+    }
+  }
 
   return {
     write(readings) {
       if (readings.length === 0) return { written: 0, duplicates: 0 };
-      const startSeq = nextSeq;
-      added = [];
-      try {
-        return writeAll(readings);
-      } catch (err) {
-        for (const name of added) sensorIds.delete(name);
-        nextSeq = startSeq;
-        throw err;
-      }
+      return guarded(() => writeAll(readings));
     },
+    transaction: guarded,
   };
 }

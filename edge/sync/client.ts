@@ -37,10 +37,18 @@ export interface SyncClient {
 }
 
 /**
+ * The outbox as the sync client uses it: reads answer at once (the main thread's read-only
+ * connection), writes may go to the writer thread and are awaited.
+ */
+export type SyncOutbox = Pick<Outbox, 'next' | 'state'> & {
+  [K in 'makeDurable' | 'settle' | 'recordError' | 'reject']: (...args: Parameters<Outbox[K]>) => Promise<void> | void;
+};
+
+/**
  * Store-and-forward: reads pending readings from the outbox in seq order, posts them as one
  * batch, and moves the outbox cursor only to what the cloud says it committed.
  */
-export function createSyncClient(outbox: Outbox, opts: SyncOptions, telemetry: Telemetry): SyncClient {
+export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetry: Telemetry): SyncClient {
   let running = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
@@ -93,7 +101,7 @@ export function createSyncClient(outbox: Outbox, opts: SyncOptions, telemetry: T
       state = 'idle';
       return opts.intervalMs;
     }
-    outbox.makeDurable();
+    await outbox.makeDurable();
     const firstSeq = rows[0]!.seq;
     const lastSeq = rows[rows.length - 1]!.seq;
     const batch: ReadingsBatch = {
@@ -113,21 +121,21 @@ export function createSyncClient(outbox: Outbox, opts: SyncOptions, telemetry: T
       if (d.reply.acceptedThrough > historianLast) {
         // The cloud holds more of this stream than this historian ever wrote: the historian was
         // replaced or restored. Advancing would silently skip what we have; stop and say so.
-        outbox.recordError(
+        await outbox.recordError(
           `cloud watermark ${d.reply.acceptedThrough} is ahead of this historian (last seq ${historianLast}): was the historian file replaced or restored? readings are kept locally`,
         );
         state = 'blocked';
         return opts.backoff.capMs;
       }
-      outbox.settle(d.reply.acceptedThrough);
+      await outbox.settle(d.reply.acceptedThrough);
       telemetry.syncDelivered(firstSeq, lastSeq, d.reply.written, d.reply.duplicate);
       return rows.length === opts.batchSize ? 0 : opts.intervalMs;
     }
     if (d.outcome === 'retry' && d.rewindTo !== undefined) {
       // The cloud's watermark is the truth: resend from just above it.
       telemetry.syncRewound(outbox.state().ackedSeq, d.rewindTo);
-      outbox.settle(d.rewindTo);
-      outbox.recordError(d.reason);
+      await outbox.settle(d.rewindTo);
+      await outbox.recordError(d.reason);
       return 0;
     }
     if (d.outcome === 'rejected') {
@@ -135,15 +143,15 @@ export function createSyncClient(outbox: Outbox, opts: SyncOptions, telemetry: T
       // The batch is kept with its reason; an operator must act (the status says so).
       const key = `${firstSeq}-${lastSeq}-${d.reason}`;
       if (key !== lastRejected) {
-        outbox.reject({ firstSeq, lastSeq, status: d.status, reason: d.reason });
+        await outbox.reject({ firstSeq, lastSeq, status: d.status, reason: d.reason });
         telemetry.syncRejected(firstSeq, lastSeq, d.status, d.reason);
         lastRejected = key;
       }
-      outbox.recordError(`rejected batch ${firstSeq}..${lastSeq}: ${d.reason}`);
+      await outbox.recordError(`rejected batch ${firstSeq}..${lastSeq}: ${d.reason}`);
       state = 'blocked';
       return opts.backoff.capMs;
     }
-    outbox.recordError(d.reason);
+    await outbox.recordError(d.reason);
     const delay = backoffDelay(attempt++, opts.backoff);
     telemetry.syncRetry(d.reason, attempt, delay);
     state = 'backing-off';
@@ -160,7 +168,8 @@ export function createSyncClient(outbox: Outbox, opts: SyncOptions, telemetry: T
           try {
             delay = await step();
           } catch (err) {
-            outbox.recordError(`sync: ${(err as Error).message}`);
+            // The writer may be what failed; the error is in the status and the log either way.
+            await Promise.resolve(outbox.recordError(`sync: ${(err as Error).message}`)).catch(() => undefined);
             delay = backoffDelay(attempt++, opts.backoff);
             telemetry.syncRetry((err as Error).message, attempt, delay);
           }

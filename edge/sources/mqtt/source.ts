@@ -63,11 +63,11 @@ export function createMqttSource(cfg: MqttSourceConfig, deps: MqttSourceDeps): S
       if (stopping && tries > 0) throw new Error('source stopping: message left unacknowledged for redelivery');
       try {
         if (!committed) {
-          sink.commit(cfg.name, readings);
+          await sink.commit(cfg.name, readings);
           committed = true;
         }
         if (reason) {
-          sink.deadLetter(cfg.name, { topic, reason, raw: payload });
+          await sink.deadLetter(cfg.name, { topic, reason, raw: payload });
           telemetry.deadLettered(cfg.name, reason, topic);
         }
         st.messages++;

@@ -1,0 +1,98 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import type { Reading } from '../../shared/reading.js';
+import type { Synchronous } from './db.js';
+import type { DeadLetter } from './dead-letters.js';
+import type { Gap } from './gaps.js';
+import type { WriteResult } from './readings.js';
+import { applyRetention, type RetentionCounts, type RetentionOptions } from './retention.js';
+import { openStore } from './store.js';
+
+export interface WriterOptions {
+  file: string;
+  synchronous: Synchronous;
+}
+
+/**
+ * The historian's one writing connection, on its own thread: a commit (and its fsync, with
+ * synchronous=full) never holds the event loop that parses MQTT and answers MCP.
+ *
+ * Group commit: every call that arrives while the thread is busy is queued, and the queue is
+ * written in one transaction at the next turn of this thread's loop, so a burst of small
+ * messages costs one COMMIT instead of one each. Each call still resolves only after its own
+ * data is committed.
+ */
+const opts = workerData as WriterOptions;
+const store = openStore(opts);
+
+interface Op {
+  run: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+let queue: Op[] = [];
+let scheduled = false;
+
+function enqueue<T>(run: () => T): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  });
+}
+
+function flush(): void {
+  scheduled = false;
+  const ops = queue;
+  queue = [];
+  try {
+    const results = store.readings.transaction(() => ops.map((op) => op.run()));
+    ops.forEach((op, i) => op.resolve(results[i]));
+  } catch {
+    // One bad call must not fail the calls grouped with it: each alone, so only it fails
+    // (and a full disk fails them all, each with its own error).
+    for (const op of ops) {
+      try {
+        op.resolve(store.readings.transaction(op.run));
+      } catch (err) {
+        op.reject(err);
+      }
+    }
+  }
+}
+
+const retentionAbort = new AbortController();
+let retentionRun: Promise<RetentionCounts> | null = null;
+
+const api = {
+  ready: (): boolean => true,
+  commit: (readings: readonly Reading[]): Promise<WriteResult> => enqueue(() => store.readings.write(readings)),
+  deadLetter: (entry: DeadLetter): Promise<void> => enqueue(() => store.deadLetters.add(entry)),
+  recordGap: (source: string, gap: { start: number; end?: number; reason: string }): Promise<number> =>
+    enqueue(() => store.gaps.record(source, gap)),
+  closeGap: (source: string, end: number): Promise<Gap | null> => enqueue(() => store.gaps.close(source, end)),
+  makeDurable: (): void => store.outbox.makeDurable(),
+  settle: (ackedSeq: number): Promise<void> => enqueue(() => store.outbox.settle(ackedSeq)),
+  recordError: (message: string): Promise<void> => enqueue(() => store.outbox.recordError(message)),
+  reject: (b: { firstSeq: number; lastSeq: number; status: number | null; reason: string }): Promise<void> =>
+    enqueue(() => store.outbox.reject(b)),
+  /** One age-retention run; its transactions interleave with the group commits. */
+  retention(o: Omit<RetentionOptions, 'signal'>): Promise<RetentionCounts> {
+    if (retentionRun) return retentionRun;
+    retentionRun = applyRetention(store.db, { ...o, signal: retentionAbort.signal }).finally(() => (retentionRun = null));
+    return retentionRun;
+  },
+  /** Stops retention between transactions, commits what is queued, checkpoints and closes. */
+  async close(): Promise<void> {
+    retentionAbort.abort();
+    await retentionRun?.catch(() => undefined);
+    if (queue.length > 0) flush();
+    store.close();
+  },
+};
+export type WriterApi = typeof api;
+
+Comlink.expose(api, nodeEndpoint(parentPort!));

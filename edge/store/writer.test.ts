@@ -1,0 +1,54 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Reading } from '../../shared/reading.js';
+import { openReadOnlyDb } from './db.js';
+import { startStoreWriter } from './writer.js';
+
+const T = Date.UTC(2026, 10, 22, 8);
+const reading = (sensor: string, i: number, value = i): Reading => ({ sensor, ts: T + i, value, quality: 'good', receivedAt: T + i });
+
+describe('store writer thread', () => {
+  it('resolves a commit only once another connection can read it, and keeps seqs dense across grouped calls', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'mw-writer-')), 'historian.sqlite');
+    const writer = await startStoreWriter({ file, synchronous: 'normal' });
+    const reader = openReadOnlyDb(file);
+    const count = reader.prepare<[], number>('SELECT count(*) FROM readings').pluck();
+    // 200 calls issued at once: grouped into few transactions, each resolved with its own result.
+    const calls = Array.from({ length: 200 }, (_, i) => writer.commit([reading(`s/${i % 7}`, i), reading(`s/${i % 7}`, i)]));
+    const results = await Promise.all(calls);
+    expect(results.every((r) => r.written === 1 && r.duplicates === 1)).toBe(true);
+    expect(count.get()).toBe(200);
+    const one = await writer.commit([reading('s/late', 1000)]);
+    expect(one).toEqual({ written: 1, duplicates: 0 });
+    expect(count.get()).toBe(201);
+    const seqs = reader.prepare<[], number>('SELECT seq FROM readings ORDER BY seq').pluck().all();
+    expect(seqs).toEqual(Array.from({ length: 201 }, (_, i) => i + 1));
+    reader.close();
+    await writer.close();
+  });
+
+  it('fails only the bad call of a group, and rejects every call once the thread is gone', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'mw-writer-')), 'historian.sqlite');
+    const writer = await startStoreWriter({ file, synchronous: 'normal' });
+    // A NaN value violates NOT NULL (SQLite stores NaN as NULL): that call fails, its neighbours commit.
+    const good1 = writer.commit([reading('a/x', 1)]);
+    const bad = writer.commit([reading('a/x', 2, Number.NaN)]);
+    const good2 = writer.commit([reading('a/x', 3)]);
+    await expect(good1).resolves.toEqual({ written: 1, duplicates: 0 });
+    await expect(bad).rejects.toThrow(/NOT NULL/);
+    await expect(good2).resolves.toEqual({ written: 1, duplicates: 0 });
+    await writer.deadLetter({ source: 'src', reason: 'too big', raw: new Uint8Array(100_000) });
+    await writer.close();
+    await expect(writer.commit([reading('a/x', 4)])).rejects.toThrow(/store writer is closed/);
+
+    const reader = openReadOnlyDb(file);
+    expect(reader.prepare('SELECT seq, ts FROM readings ORDER BY seq').all()).toEqual([
+      { seq: 1, ts: T + 1 },
+      { seq: 2, ts: T + 3 },
+    ]);
+    expect(reader.prepare('SELECT reason, length(raw) AS kept, raw_bytes FROM dead_letters').get()).toEqual({ reason: 'too big', kept: 4096, raw_bytes: 100_000 });
+    reader.close();
+  });
+});

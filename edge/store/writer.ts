@@ -1,0 +1,91 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import type { Reading } from '../../shared/reading.js';
+import { DEAD_LETTER_RAW_CAP, type DeadLetter } from './dead-letters.js';
+import type { Gap } from './gaps.js';
+import type { WriteResult } from './readings.js';
+import type { RetentionCounts, RetentionOptions } from './retention.js';
+import type { WriterApi, WriterOptions } from './writer-worker.js';
+
+/** The historian's writer as the main thread sees it: every call resolves once committed. */
+export interface StoreWriter {
+  readonly file: string;
+  commit(readings: readonly Reading[]): Promise<WriteResult>;
+  deadLetter(entry: DeadLetter): Promise<void>;
+  recordGap(source: string, gap: { start: number; end?: number; reason: string }): Promise<number>;
+  closeGap(source: string, end: number): Promise<Gap | null>;
+  /** The outbox's writes; its reads run on the main thread's read-only connection. */
+  readonly outbox: {
+    makeDurable(): Promise<void>;
+    settle(ackedSeq: number): Promise<void>;
+    recordError(message: string): Promise<void>;
+    reject(b: { firstSeq: number; lastSeq: number; status: number | null; reason: string }): Promise<void>;
+  };
+  retention(opts: Omit<RetentionOptions, 'signal'>): Promise<RetentionCounts>;
+  /** Commits what is queued, checkpoints, closes the database and ends the thread. */
+  close(): Promise<void>;
+}
+
+/** Same rule as the analysis worker: built JavaScript, from dist/ when this file runs as TypeScript. */
+function workerFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  const url = here.endsWith('.ts') ? new URL('../../dist/edge/store/writer-worker.js', import.meta.url) : new URL('./writer-worker.js', import.meta.url);
+  const file = fileURLToPath(url);
+  if (!existsSync(file)) throw new Error(`store writer ${file} is missing: run "npm run build" first`);
+  return file;
+}
+
+/**
+ * Starts the writer thread; resolves once the historian is open and migrated (a bad file or a
+ * failed migration rejects here, at start). If the thread dies, every call under way and every
+ * later call rejects with the reason, so a source retries and never acknowledges unwritten data.
+ */
+export async function startStoreWriter(opts: WriterOptions): Promise<StoreWriter> {
+  const worker = new Worker(workerFile(), { workerData: opts });
+  let dead: Error | null = null;
+  let rejectDead: (err: Error) => void = () => {};
+  const died = new Promise<never>((_, reject) => (rejectDead = reject));
+  died.catch(() => undefined);
+  const fail = (err: Error) => {
+    if (dead) return;
+    dead = err;
+    rejectDead(err);
+  };
+  worker.on('error', (err) => fail(new Error(`store writer thread failed: ${err.message}`)));
+  worker.on('exit', (code) => fail(new Error(`store writer thread exited (code ${code})`)));
+
+  const remote = Comlink.wrap<WriterApi>(nodeEndpoint(worker));
+  // Races each call against the thread's death: Comlink alone would leave it pending forever.
+  const call = <T>(f: () => Promise<T>): Promise<T> => (dead ? Promise.reject(dead) : Promise.race([f(), died]));
+
+  // The first answer comes after the thread's top level opened and migrated the historian.
+  await call(() => remote.ready());
+  return {
+    file: opts.file,
+    commit: (readings) => call(() => remote.commit(readings)),
+    deadLetter(e) {
+      // Capped here so that a 1 MB body is not copied to the writer thread only to be cut there.
+      const raw = e.raw && e.raw.length > DEAD_LETTER_RAW_CAP ? e.raw.slice(0, DEAD_LETTER_RAW_CAP) : e.raw;
+      return call(() => remote.deadLetter({ ...e, raw, rawBytes: e.rawBytes ?? e.raw?.length ?? 0 }));
+    },
+    recordGap: (source, gap) => call(() => remote.recordGap(source, gap)),
+    closeGap: (source, end) => call(() => remote.closeGap(source, end)),
+    outbox: {
+      makeDurable: () => call(() => remote.makeDurable()),
+      settle: (seq) => call(() => remote.settle(seq)),
+      recordError: (m) => call(() => remote.recordError(m)),
+      reject: (b) => call(() => remote.reject(b)),
+    },
+    retention: (o) => call(() => remote.retention(o)),
+    async close() {
+      if (dead) return;
+      await call(() => remote.close()).catch(() => undefined);
+      fail(new Error('store writer is closed'));
+      remote[Comlink.releaseProxy]();
+      await worker.terminate();
+    },
+  };
+}
