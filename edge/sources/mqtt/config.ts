@@ -25,7 +25,7 @@ export const MqttSourceConfig = z.strictObject({
   name: z.string().min(1).max(64).default('mqtt').describe('name of this source in logs and status'),
   url: z
     .string()
-    .regex(/^(mqtts?|wss?|tcp):\/\//, 'an mqtt://, mqtts://, ws:// or wss:// URL')
+    .regex(/^(mqtts?|tcp|ssl):\/\/[^/]/, 'an mqtt:// or mqtts:// URL (MQTT over TCP or TLS; WebSocket is not supported)')
     .optional()
     .describe('broker to subscribe to; absent: the agent runs an embedded broker (embeddedBroker)'),
   embeddedBroker: z
@@ -63,6 +63,13 @@ export const MqttSourceConfig = z.strictObject({
     .prefault({})
     .describe('used only when format is sparkplug'),
   keepaliveSec: z.number().int().min(5).max(600).default(30),
+  maxInFlight: z
+    .number()
+    .int()
+    .min(1)
+    .max(65_535)
+    .default(1000)
+    .describe('with url: most messages received and not yet committed and acknowledged; beyond it the agent stops reading and the broker holds the rest'),
   maxPayloadBytes: z.number().int().min(64).default(256 * 1024).describe('larger messages are dead-lettered'),
   reconnect: BackoffConfig,
 }).superRefine((cfg, ctx) => {

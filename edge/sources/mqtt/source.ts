@@ -1,4 +1,3 @@
-import mqtt, { type MqttClient } from 'mqtt';
 import { backoffDelay } from '../../../shared/backoff.js';
 import type { Reading } from '../../../shared/reading.js';
 import type { Telemetry } from '../../telemetry/events.js';
@@ -6,6 +5,7 @@ import type { Sink, Source, SourceStatus } from '../types.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { subscriptions, type MqttSourceConfig } from './config.js';
 import { decodeMessage, parseTopicTemplate, topicMatches, type JsonDecodeOptions } from './decode.js';
+import { startSession, type Message, type Session } from './session.js';
 import { createSparkplugDecoder } from './sparkplug.js';
 
 export interface MqttSourceDeps {
@@ -13,14 +13,11 @@ export interface MqttSourceDeps {
   telemetry: Telemetry;
 }
 
-/** How long stop() lets a clean DISCONNECT take before it cuts the socket. */
-const END_TIMEOUT_MS = 2000;
-
 /**
  * MQTT source. Acknowledged means committed, in both modes:
- * - with a broker URL: a QoS 1 subscription with a persistent session (clean: false). MQTT.js
- *   sends the PUBACK when `handleMessage` calls back, and handles the next packet only then, so
- *   we call back after the commit; one message is in flight and a slow disk pushes back on the
+ * - with a broker URL: a QoS 1 subscription with a persistent session (clean: false), read by
+ *   session.ts, which commits what has arrived as one batch and then sends its PUBACKs; at
+ *   `maxInFlight` unacknowledged messages it stops reading, so a slow disk pushes back on the
  *   broker instead of growing memory.
  * - with the embedded broker: readings are committed in the broker's publish hook, before the
  *   broker sends the publisher its PUBACK, so the publisher keeps (and resends) anything a
@@ -29,9 +26,8 @@ const END_TIMEOUT_MS = 2000;
  * max_queued_messages for an offline client) never reach us; see the install docs.
  */
 export function createMqttSource(cfg: MqttSourceConfig, deps: MqttSourceDeps): Source {
-  let client: MqttClient | undefined;
+  let session: Session | undefined;
   let broker: EmbeddedBroker | undefined;
-  let attempt = 0;
   let stopping = false;
   const inFlight = new Set<Promise<void>>();
   const st: SourceStatus = { name: cfg.name, type: 'mqtt', state: 'starting', endpoint: '', messages: 0, lastMessageAt: null, lastError: null };
@@ -51,26 +47,36 @@ export function createMqttSource(cfg: MqttSourceConfig, deps: MqttSourceDeps): S
           return d.ok ? { readings: d.readings, reasons: [] } : { readings: [], reasons: [d.reason] };
         };
 
-  /** Commits (or dead-letters) one message; retried while the store refuses, so nothing is acked unwritten. */
-  async function commit(sink: Sink, topic: string, payload: Uint8Array): Promise<void> {
+  /**
+   * Commits (or dead-letters) a batch of messages: all their readings in one commit, then one
+   * dead letter per message that could not be (wholly) read. Retried while the store refuses, so
+   * nothing is acknowledged unwritten; each part is written once across retries.
+   */
+  async function commit(sink: Sink, messages: readonly Message[]): Promise<void> {
     const receivedAt = Date.now();
-    const { readings, reasons } = decode(topic, payload, receivedAt);
-    const reason = reasons.join('; ');
-    // A message can give both (a Sparkplug DATA with one unknown alias): the readings are
-    // committed and the message is dead-lettered with the reasons, each once across retries.
+    const readings: Reading[] = [];
+    const letters: { topic: string; reason: string; raw: Uint8Array }[] = [];
+    for (const m of messages) {
+      const d = decode(m.topic, m.payload, receivedAt);
+      for (const r of d.readings) readings.push(r);
+      // A message can give both (a Sparkplug DATA with one unknown alias).
+      if (d.reasons.length > 0) letters.push({ topic: m.topic, reason: d.reasons.join('; '), raw: m.payload });
+    }
     let committed = readings.length === 0;
+    let lettered = letters.length === 0;
     for (let tries = 0; ; tries++) {
-      if (stopping && tries > 0) throw new Error('source stopping: message left unacknowledged for redelivery');
+      if (stopping && tries > 0) throw new Error('source stopping: messages left unacknowledged for redelivery');
       try {
         if (!committed) {
           await sink.commit(cfg.name, readings);
           committed = true;
         }
-        if (reason) {
-          await sink.deadLetter(cfg.name, { topic, reason, raw: payload });
-          telemetry.deadLettered(cfg.name, reason, topic);
+        if (!lettered) {
+          await Promise.all(letters.map((l) => sink.deadLetter(cfg.name, l)));
+          lettered = true;
+          for (const l of letters) telemetry.deadLettered(cfg.name, l.reason, l.topic);
         }
-        st.messages++;
+        st.messages += messages.length;
         st.lastMessageAt = receivedAt;
         return;
       } catch (err) {
@@ -83,9 +89,9 @@ export function createMqttSource(cfg: MqttSourceConfig, deps: MqttSourceDeps): S
   }
 
   /** Runs a commit so that stop() can wait for it. Refuses new work once stopping. */
-  function track(sink: Sink, topic: string, payload: Uint8Array): Promise<void> {
+  function track(sink: Sink, messages: readonly Message[]): Promise<void> {
     if (stopping) return Promise.reject(new Error('source stopping'));
-    const p = commit(sink, topic, payload).finally(() => inFlight.delete(p));
+    const p = commit(sink, messages).finally(() => inFlight.delete(p));
     inFlight.add(p);
     return p;
   }
@@ -96,7 +102,8 @@ export function createMqttSource(cfg: MqttSourceConfig, deps: MqttSourceDeps): S
     broker = await startEmbeddedBroker({
       ...cfg.embeddedBroker,
       // Topics outside `subscribe` pass through the broker untouched, as with an external one.
-      onPublish: (packet) => (wanted(packet.topic) ? track(sink, packet.topic, packet.payload as Buffer) : Promise.resolve()),
+      onPublish: (packet) =>
+        wanted(packet.topic) ? track(sink, [{ topic: packet.topic, payload: packet.payload as Buffer }]) : Promise.resolve(),
     });
     st.endpoint = broker.url;
     st.state = 'connected';
@@ -105,55 +112,29 @@ export function createMqttSource(cfg: MqttSourceConfig, deps: MqttSourceDeps): S
 
   function startClient(sink: Sink, url: string): void {
     st.endpoint = url;
-    const c = mqtt.connect(url, {
+    session = startSession({
+      url,
       clientId: cfg.clientId ?? `millwright-${deps.gatewayId}-${cfg.name}`,
-      clean: false,
-      keepalive: cfg.keepaliveSec,
       username: cfg.username,
       password: cfg.password,
-      reconnectPeriod: backoffDelay(0, cfg.reconnect),
-      connectTimeout: 10_000,
-      resubscribe: true,
-    });
-    client = c;
-    // Replaces MQTT.js's default (which acks at once) before any packet can arrive. Once
-    // stopping, a message is neither committed nor acked: the broker redelivers it next time.
-    c.handleMessage = (packet, done) => {
-      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-      track(sink, packet.topic, payload).then(
-        () => done(),
-        () => {},
-      );
-    };
-    c.on('connect', (connack) => {
-      attempt = 0;
-      c.options.reconnectPeriod = backoffDelay(0, cfg.reconnect);
-      // Subscribing again with a session present is harmless and covers a broker that lost it.
-      c.subscribe(subscribe, { qos: 1 }, (err, granted) => {
-        const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
-        if (err || refused.length) {
-          st.lastError = err ? `subscribe: ${err.message}` : `subscription refused by the broker: ${refused.join(', ')}`;
-          st.state = 'offline';
-          telemetry.sourceOffline(cfg.name, { url, error: st.lastError });
-          return;
-        }
+      keepaliveSec: cfg.keepaliveSec,
+      subscribe,
+      maxInFlight: cfg.maxInFlight,
+      reconnect: cfg.reconnect,
+      commit: (messages) => track(sink, messages),
+      onConnected: ({ sessionPresent }) => {
         st.state = 'connected';
-        telemetry.sourceConnected(cfg.name, { url, sessionPresent: connack.sessionPresent });
-      });
-    });
-    c.on('reconnect', () => {
-      st.state = 'reconnecting';
-      // MQTT.js waits options.reconnectPeriod before each attempt; set the next one's delay.
-      c.options.reconnectPeriod = backoffDelay(++attempt, cfg.reconnect);
-      telemetry.sourceReconnecting(cfg.name, { url, attempt, nextDelayMs: c.options.reconnectPeriod });
-    });
-    c.on('offline', () => {
-      if (stopping) return;
-      st.state = 'offline';
-      telemetry.sourceOffline(cfg.name, { url });
-    });
-    c.on('error', (err) => {
-      st.lastError = err.message;
+        telemetry.sourceConnected(cfg.name, { url, sessionPresent });
+      },
+      onOffline: ({ error }) => {
+        if (error !== undefined) st.lastError = error;
+        st.state = 'offline';
+        telemetry.sourceOffline(cfg.name, { url, error: error ?? null });
+      },
+      onReconnecting: ({ attempt, nextDelayMs }) => {
+        st.state = 'reconnecting';
+        telemetry.sourceReconnecting(cfg.name, { url, attempt, nextDelayMs });
+      },
     });
   }
 
@@ -167,12 +148,7 @@ export function createMqttSource(cfg: MqttSourceConfig, deps: MqttSourceDeps): S
       stopping = true;
       // Let the commits under way finish so that their acknowledgements still go out.
       await Promise.allSettled([...inFlight]);
-      if (client) {
-        const c = client;
-        const timer = setTimeout(() => c.end(true), END_TIMEOUT_MS);
-        await c.endAsync(false).catch(() => c.end(true));
-        clearTimeout(timer);
-      }
+      await session?.stop();
       if (broker) await broker.stop();
       st.state = 'stopped';
     },
