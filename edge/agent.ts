@@ -13,6 +13,7 @@ import { startStoreWriter, type StoreWriter } from './store/writer.js';
 import { createSource } from './sources/registry.js';
 import type { Sink, Source, SourceStatus } from './sources/types.js';
 import { createSyncClient, type SyncClient, type SyncOutbox, type SyncStatus } from './sync/client.js';
+import { monitorEventLoop, type EventLoopDelay } from './telemetry/event-loop.js';
 import { createTelemetry, type Counters, type Telemetry } from './telemetry/events.js';
 
 export interface AgentStatus {
@@ -22,6 +23,8 @@ export interface AgentStatus {
   deadLetters: number;
   sync: SyncStatus | null;
   sources: SourceStatus[];
+  /** This process's event-loop delay over the last complete 10 s window (null in the first). */
+  eventLoop: EventLoopDelay | null;
 }
 
 export interface Agent {
@@ -71,6 +74,8 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
   try {
     // The one writing connection lives on its own thread (edge/store/writer-worker.ts); this
     // thread reads through a read-only connection (status, MCP, the outbox's pending records).
+    const loop = monitorEventLoop();
+    started.push({ name: 'event-loop', stop: () => loop.stop() });
     const writer = await startStoreWriter({ file: historianFile(cfg), synchronous: cfg.store.synchronous });
     started.push({ name: 'store', stop: () => writer.close() });
     const readDb: SqliteDb = openReadOnlyDb(writer.file);
@@ -145,7 +150,7 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
 
     const sink: Sink = {
       async commit(source, readings) {
-        const { written, duplicates } = await writer.commit(readings);
+        const { written, duplicates } = await writer.commit(readings, source);
         telemetry.readingsCommitted(source, written);
         if (duplicates > 0) telemetry.duplicatesSkipped(source, duplicates);
       },
@@ -173,6 +178,7 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
         deadLetters: deadLetterCount.get() ?? 0,
         sync: sync?.status() ?? null,
         sources: sources.map((s) => s.status()),
+        eventLoop: loop.last(),
       };
     };
     statusNow = status;

@@ -24,8 +24,11 @@ describe('edge MCP tools', () => {
       quality: 'good' as const,
       receivedAt: T + i * 1000 + 5,
     }));
-    store.readings.write(readings);
-    store.readings.write([{ sensor: 'acme/plant1/line-1/pump-1/temp', ts: T, value: 41, quality: 'uncertain', receivedAt: T }]);
+    store.readings.write(readings, 'plc-1');
+    store.readings.write([{ sensor: 'acme/plant1/line-1/pump-1/temp', ts: T, value: 41, quality: 'uncertain', receivedAt: T }], 'broker');
+    // plc-1 (the flow's source) lost its connection for 5 minutes; the broker had a gap a day later.
+    store.gaps.record('plc-1', { start: T + 600_000, end: T + 900_000, reason: 'connection lost' });
+    store.gaps.record('broker', { start: T + 1_200_000, end: T + 1_300_000, reason: 'stale' });
     const server = buildEdgeMcpServer({ queries: createHistorianQueries(openReadOnlyDb(store.file)), gatewayId: 'gw-1', version: 'test' });
     const [a, b] = InMemoryTransport.createLinkedPair();
     client = new Client({ name: 'test', version: '1' });
@@ -42,6 +45,15 @@ describe('edge MCP tools', () => {
     expect(page1.sensors).toEqual([{ sensor: FLOW, firstSeen: T + 5, latest: { ts: T + 3599_000, value: 10.9, quality: 'good' } }]);
     const second = await client.callTool({ name: 'list_sensors', arguments: { limit: 1, cursor: page1.nextCursor } });
     expect(second.structuredContent).toMatchObject({ sensors: [{ sensor: 'acme/plant1/line-1/pump-1/temp', latest: { quality: 'uncertain' } }], nextCursor: null });
+  });
+
+  it("shows the gaps of the sensor's own source in its history", async () => {
+    const r = await client.callTool({ name: 'get_sensor_history', arguments: { sensor: FLOW, from: T, to: T + 3_599_000, maxPoints: 60 } });
+    const h = r.structuredContent as { gaps: unknown[] };
+    expect(h.gaps).toEqual([{ source: 'plc-1', start: T + 600_000, end: T + 900_000, reason: 'connection lost' }]);
+    expect((r.content as { text: string }[])[0]!.text).toContain('no data from source plc-1 2026-11-22T08:10:00.000Z → 2026-11-22T08:15:00.000Z (connection lost)');
+    const before = await client.callTool({ name: 'get_sensor_history', arguments: { sensor: FLOW, from: T, to: T + 9_000 } });
+    expect((before.structuredContent as { gaps: unknown[] }).gaps).toEqual([]);
   });
 
   it('returns raw readings when they fit', async () => {

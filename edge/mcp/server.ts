@@ -93,6 +93,9 @@ export function buildEdgeMcpServer(deps: EdgeMcpDeps): McpServer {
         bucketMs: z.number().optional(),
         points: z.array(Point).optional(),
         buckets: z.array(Bucket).optional(),
+        gaps: z
+          .array(z.object({ source: z.string(), start: z.number(), end: z.number().nullable(), reason: z.string() }))
+          .describe("spans in the range when this sensor's source could read nothing (connection lost, or silent); end null: still going"),
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
@@ -109,11 +112,13 @@ export function buildEdgeMcpServer(deps: EdgeMcpDeps): McpServer {
           maxPoints: args.maxPoints,
           bucketWidth: chooseBucketWidth,
         });
+        const gaps = queries.gaps(args.sensor, h.from, h.to);
+        const gapText = gaps.map((g) => `\nno data from source ${g.source} ${fmt(g.start)} → ${g.end === null ? 'now' : fmt(g.end)} (${g.reason})`).join('');
         const text = h.downsampled
           ? `${h.sensor}: ${h.count} readings in ${h.buckets.length} buckets of ${h.bucketMs} ms\n` +
             h.buckets.map((b) => `${fmt(b.start)} min ${b.min} max ${b.max} avg ${b.avg?.toFixed(4) ?? '-'} n ${b.count}${b.bad ? ` (bad ${b.bad})` : ''}`).join('\n')
           : `${h.sensor}: ${h.count} readings\n` + h.points.map((p) => `${fmt(p.ts)} ${p.value} ${p.quality}`).join('\n');
-        return { data: { ...h }, text };
+        return { data: { ...h, gaps }, text: text + gapText };
       }),
   );
 

@@ -30,6 +30,16 @@ export interface HistorianQueries {
    * last bits, since the sum is added up in another order.
    */
   history(opts: { sensor: string; from?: number; to?: number; maxPoints: number; bucketWidth: (spanMs: number, maxBuckets: number) => number }): History;
+  /** Spans in [from, to] in which the source this sensor comes from could read nothing (gap markers). */
+  gaps(sensor: string, from: number, to: number): SourceGap[];
+}
+
+export interface SourceGap {
+  source: string;
+  start: number;
+  /** null: still open (nothing read since `start`). */
+  end: number | null;
+  reason: string;
 }
 
 interface BucketRow {
@@ -114,7 +124,13 @@ export function createHistorianQueries(db: SqliteDb): HistorianQueries {
     return [...acc.values()].sort((x, y) => x.b - y.b);
   };
 
+  const gapsOf = db.prepare<[string, number, number], { source: string; start_ms: number; end_ms: number | null; reason: string }>(
+    `SELECT g.source, g.start_ms, g.end_ms, g.reason FROM gaps g JOIN sensors s ON s.source = g.source
+      WHERE s.name = ? AND g.start_ms <= ? AND (g.end_ms IS NULL OR g.end_ms >= ?) ORDER BY g.start_ms LIMIT 100`,
+  );
+
   return {
+    gaps: (sensor, from, to) => gapsOf.all(sensor, to, from).map((g) => ({ source: g.source, start: g.start_ms, end: g.end_ms, reason: g.reason })),
     listSensors({ prefix = '', limit, after = '' }) {
       return list.all(after, prefix.length, prefix, limit).map((r) => {
         const l = latest.get(r.id);

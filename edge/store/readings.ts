@@ -14,7 +14,7 @@ export interface ReadingWriter {
    * Commits all readings, and the 1-minute and 1-hour rollups they update, in one transaction
    * (a savepoint when called inside `transaction`). Throws if they were not committed.
    */
-  write(readings: readonly Reading[]): WriteResult;
+  write(readings: readonly Reading[], source?: string): WriteResult;
   /**
    * Runs `fn` (which may call `write` and other statements) in one transaction: the group commit
    * of the writer thread. If it throws or the COMMIT fails, the writer's cached sensor ids and
@@ -28,7 +28,7 @@ export function createReadingWriter(db: SqliteDb): ReadingWriter {
   for (const row of db.prepare<[], { id: number; name: string }>('SELECT id, name FROM sensors').iterate()) {
     sensorIds.set(row.name, row.id);
   }
-  const insertSensor = db.prepare<[string, number]>('INSERT INTO sensors (name, first_seen) VALUES (?, ?)');
+  const insertSensor = db.prepare<[string, number, string | null]>('INSERT INTO sensors (name, first_seen, source) VALUES (?, ?, ?)');
   // The seq is assigned here, not by AUTOINCREMENT: SQLite takes a rowid even for a row that the
   // conflict clause then skips, which would leave holes in the stream. Only a uniqueness conflict
   // is skipped (ON CONFLICT DO NOTHING); OR IGNORE would also swallow NOT NULL violations.
@@ -43,21 +43,21 @@ export function createReadingWriter(db: SqliteDb): ReadingWriter {
   // Sensor names inserted since the outermost transaction began, to forget them if it rolls back.
   const added: string[] = [];
 
-  const sensorId = (name: string, now: number): number => {
+  const sensorId = (name: string, now: number, source: string | null): number => {
     let id = sensorIds.get(name);
     if (id === undefined) {
-      id = Number(insertSensor.run(name, now).lastInsertRowid);
+      id = Number(insertSensor.run(name, now, source).lastInsertRowid);
       sensorIds.set(name, id);
       added.push(name);
     }
     return id;
   };
 
-  const writeAll = (readings: readonly Reading[]): WriteResult => {
+  const writeAll = (readings: readonly Reading[], source: string | null): WriteResult => {
     let written = 0;
     const batch = new RollupBatch();
     for (const r of readings) {
-      const id = sensorId(r.sensor, r.receivedAt);
+      const id = sensorId(r.sensor, r.receivedAt, source);
       const quality = qualityCode(r.quality);
       const changes = insertReading.run(nextSeq, id, r.ts, r.value, quality, r.receivedAt).changes;
       nextSeq += changes;
@@ -86,9 +86,9 @@ export function createReadingWriter(db: SqliteDb): ReadingWriter {
   }
 
   return {
-    write(readings) {
+    write(readings, source) {
       if (readings.length === 0) return { written: 0, duplicates: 0 };
-      return guarded(() => writeAll(readings));
+      return guarded(() => writeAll(readings, source ?? null));
     },
     transaction: guarded,
   };

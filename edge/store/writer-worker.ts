@@ -69,7 +69,7 @@ let retentionRun: Promise<RetentionCounts> | null = null;
 
 const api = {
   ready: (): boolean => true,
-  commit: (readings: readonly Reading[]): Promise<WriteResult> => enqueue(() => store.readings.write(readings)),
+  commit: (readings: readonly Reading[], source?: string): Promise<WriteResult> => enqueue(() => store.readings.write(readings, source)),
   deadLetter: (entry: DeadLetter): Promise<void> => enqueue(() => store.deadLetters.add(entry)),
   recordGap: (source: string, gap: { start: number; end?: number; reason: string }): Promise<number> =>
     enqueue(() => store.gaps.record(source, gap)),

@@ -13,7 +13,8 @@ import type { WriterApi, WriterOptions } from './writer-worker.js';
 /** The historian's writer as the main thread sees it: every call resolves once committed. */
 export interface StoreWriter {
   readonly file: string;
-  commit(readings: readonly Reading[]): Promise<WriteResult>;
+  /** `source` names the source a new sensor comes from (to show that source's gaps with it). */
+  commit(readings: readonly Reading[], source?: string): Promise<WriteResult>;
   deadLetter(entry: DeadLetter): Promise<void>;
   recordGap(source: string, gap: { start: number; end?: number; reason: string }): Promise<number>;
   closeGap(source: string, end: number): Promise<Gap | null>;
@@ -65,7 +66,7 @@ export async function startStoreWriter(opts: WriterOptions): Promise<StoreWriter
   await call(() => remote.ready());
   return {
     file: opts.file,
-    commit: (readings) => call(() => remote.commit(readings)),
+    commit: (readings, source) => call(() => remote.commit(readings, source)),
     deadLetter(e) {
       // Capped here so that a 1 MB body is not copied to the writer thread only to be cut there.
       const raw = e.raw && e.raw.length > DEAD_LETTER_RAW_CAP ? e.raw.slice(0, DEAD_LETTER_RAW_CAP) : e.raw;

@@ -3,7 +3,6 @@
 -- opened with end_ms NULL and closed when values flow again (edge/store/gaps.ts).
 -- Times are the agent's clock in ms since epoch: start_ms is when the last value was received
 -- (or the loss, when none had been), end_ms when the first value after the gap was received.
--- Numbered 004: 003 is left to the disk-budget work of the same issue.
 CREATE TABLE gaps (
   id         INTEGER PRIMARY KEY,
   source     TEXT    NOT NULL,
