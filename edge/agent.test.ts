@@ -51,6 +51,34 @@ describe('edge agent retention', () => {
   });
 });
 
+describe('edge agent disk budget', () => {
+  it('evicts by the policy at start when over budget, and reports size, evictions and counters', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mw-edge-'));
+    const seed = openStore({ file: join(dataDir, 'historian.sqlite') });
+    const now = Date.now();
+    // ~20 MiB of raw readings: more than the 16 MiB budget below.
+    for (let b = 0; b < 40; b++) {
+      seed.readings.write(
+        Array.from({ length: 10_000 }, (_, i) => ({ sensor: `a/s${i % 50}`, ts: now - 3_600_000 + b * 10_000 + i, value: i, quality: 'good' as const, receivedAt: now })),
+      );
+    }
+    seed.close();
+    const cfg = { ...config(dataDir, undefined), store: { ...config(dataDir, undefined).store, budget: { maxMiB: 16, lowWater: 0.9, thinUnsynced: false, checkIntervalSeconds: 3600 } } };
+    const agent = await startAgent(cfg, { log: silentLogger, version: 'test' });
+    expect(await eventually(() => agent.status().counters.budgetEvicted > 0, 30_000)).toBe(true);
+    const disk = agent.status().disk;
+    // No cloud configured: every raw reading counts as synced, so the oldest raw readings went first.
+    expect(disk.evicted.raw_synced).toBe(agent.status().counters.budgetEvicted);
+    expect(disk.usedBytes).toBeLessThanOrEqual(16 * 1024 * 1024 * 0.9 + 64 * 1024);
+    expect(disk.overBudget).toBe(false);
+    await agent.stop();
+    const left = rows(dataDir, 'SELECT count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM readings')[0] as { n: number; lo: number; hi: number };
+    expect(left.n).toBe(400_000 - disk.evicted.raw_synced);
+    expect(left.hi).toBe(400_000);
+    expect(left.lo).toBe(disk.evicted.raw_synced + 1); // oldest first
+  }, 60_000);
+});
+
 describe('edge agent over MQTT', () => {
   let broker: TestBroker;
   beforeAll(async () => {

@@ -13,6 +13,7 @@ import { startStoreWriter, type StoreWriter } from './store/writer.js';
 import { createSource } from './sources/registry.js';
 import type { Sink, Source, SourceStatus } from './sources/types.js';
 import { createSyncClient, type SyncClient, type SyncOutbox, type SyncStatus } from './sync/client.js';
+import { startHousekeeping, type DiskStatus } from './housekeeping.js';
 import { monitorEventLoop, type EventLoopDelay } from './telemetry/event-loop.js';
 import { createTelemetry, type Counters, type Telemetry } from './telemetry/events.js';
 
@@ -23,6 +24,8 @@ export interface AgentStatus {
   deadLetters: number;
   sync: SyncStatus | null;
   sources: SourceStatus[];
+  /** The disk budget: size, time until full, evictions (DESIGN guarantee 3). */
+  disk: DiskStatus;
   /** This process's event-loop delay over the last complete 10 s window (null in the first). */
   eventLoop: EventLoopDelay | null;
 }
@@ -83,29 +86,8 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
     const readOutbox = createOutbox(readDb, { synchronous: cfg.store.synchronous });
     const deadLetterCount = readDb.prepare<[], number>('SELECT count(*) FROM dead_letters').pluck();
 
-    // Age retention: once now, then every intervalMinutes, on the writer thread between group
-    // commits (it yields after each batch). Closing the writer aborts a run between batches.
-    const retention = cfg.store.retention;
-    let retentionRun: Promise<void> | null = null;
-    const runRetention = () => {
-      if (retentionRun) return; // the previous run is still going
-      retentionRun = writer
-        .retention({
-          now: Date.now(),
-          rawDays: retention.rawDays,
-          rollup1mDays: retention.rollup1mDays,
-          rollup1hDays: retention.rollup1hDays,
-          syncConfigured: Boolean(cfg.sync.url && cfg.sync.token),
-          // ~12 ms per transaction here (5000 rows took ~60 ms), so ingest waits little behind it.
-          batch: 1000,
-        })
-        .then((counts) => telemetry.retentionApplied(counts), (err: unknown) => telemetry.retentionFailed(err))
-        .finally(() => (retentionRun = null));
-    };
-    runRetention();
-    const retentionTimer = setInterval(runRetention, retention.intervalMinutes * 60_000);
-    retentionTimer.unref();
-    started.push({ name: 'retention', stop: () => clearInterval(retentionTimer) });
+    const housekeeping = startHousekeeping(cfg, writer, readDb, telemetry);
+    started.push({ name: 'housekeeping', stop: () => housekeeping.stop() });
     const analysis = createAnalysisPool();
     started.push({ name: 'analysis', stop: () => analysis.close() });
     await analysis.selfCheck();
@@ -136,6 +118,7 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
 
     const syncOutbox: SyncOutbox = {
       next: (limit) => readOutbox.next(limit),
+      span: (records) => readOutbox.span(records),
       state: () => readOutbox.state(),
       ...writer.outbox,
     };
@@ -178,6 +161,7 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
         deadLetters: deadLetterCount.get() ?? 0,
         sync: sync?.status() ?? null,
         sources: sources.map((s) => s.status()),
+        disk: housekeeping.disk(),
         eventLoop: loop.last(),
       };
     };

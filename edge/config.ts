@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BackoffConfig, GatewayIdentity, HttpListen, LogLevel } from '../shared/config.js';
 import { SourceConfig } from './sources/registry.js';
+import { DiskBudgetConfig } from './store/budget.js';
 
 export const SyncConfig = z
   .strictObject({
@@ -44,6 +45,7 @@ export const EdgeConfig = z.strictObject({
         .default('normal')
         .describe('normal: safe against a crash, a power cut may lose the last second; full: fsync per commit'),
       retention: RetentionConfig,
+      budget: DiskBudgetConfig,
     })
     .prefault({}),
   sources: z.array(SourceConfig).min(1).describe('where readings come from'),
@@ -61,6 +63,7 @@ dataDir: ./data/edge
 store:
   synchronous: normal
   retention: { rawDays: 30, rollup1mDays: 180, rollup1hDays: 3650, intervalMinutes: 10 }
+  budget: { maxMiB: 2048, lowWater: 0.9, thinUnsynced: false, checkIntervalSeconds: 60 }
 sources:
   - type: mqtt
     name: line-broker

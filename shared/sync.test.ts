@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeSeries, encodeSeries, type SequencedReading } from './sync-codec.js';
-import { SyncBatch } from './sync.js';
+import { evictedCount, SyncBatch } from './sync.js';
 
 const T = Date.UTC(2026, 10, 22, 8);
 const rows: SequencedReading[] = [
@@ -70,5 +70,43 @@ describe('SyncBatch schema', () => {
 
   it('refuses timestamps in seconds', () => {
     expect(SyncBatch.safeParse(batch({ sentAt: Math.floor(T / 1000) })).success).toBe(false);
+  });
+
+  describe('evicted ranges (seqs the edge disk budget dropped unsent)', () => {
+    // Records 11, 12 and 14 of the fixture; 13 evicted, and 8..10 before them.
+    const kept = rows.filter((r) => r.seq !== 13);
+    const thinned = (over: Record<string, unknown> = {}) => batch({ series: encodeSeries(kept), evicted: [[13, 13]], ...over });
+    const message = (b: unknown) => SyncBatch.safeParse(b).error?.issues[0]?.message;
+
+    it('accepts records and evicted ranges that cover the span exactly, in any order', () => {
+      expect(SyncBatch.safeParse(thinned()).success).toBe(true);
+      expect(SyncBatch.safeParse(thinned({ firstSeq: 8, evicted: [[13, 13], [8, 10]] })).success).toBe(true);
+      expect(evictedCount([[13, 13], [8, 10]])).toBe(4);
+    });
+
+    it('accepts a span that is all evicted, with no records', () => {
+      expect(SyncBatch.safeParse(batch({ firstSeq: 1, lastSeq: 10, series: [], evicted: [[1, 4], [5, 10]] })).success).toBe(true);
+    });
+
+    it('refuses records and ranges that do not add up to the span, or lie outside it', () => {
+      // Every record 11..14 plus 14..15 evicted: 6 seqs accounted for in a span of 5.
+      expect(message(batch({ lastSeq: 15, evicted: [[14, 15]] }))).toMatch(/declares 5 seqs .*2 of them evicted.* carries 4 records/);
+      // 15 is accounted for by nobody.
+      expect(message(thinned({ lastSeq: 15 }))).toMatch(/declares 5 seqs .* carries 3 records/);
+      expect(message(thinned({ lastSeq: 15, evicted: [[13, 13], [15, 15]] }))).toBeUndefined();
+      expect(message(thinned({ evicted: [[13, 13], [15, 15]] }))).toMatch(/evicted range 15..15 is outside 11..14/);
+      expect(message(thinned({ firstSeq: 12, evicted: [[11, 11]] }))).toMatch(/outside 12..14/);
+    });
+
+    it('refuses a record inside an evicted range even when the counts add up', () => {
+      // 11..15: records 11, 12, 14 (3) + evicted 13..14 (2) = 5, but 14 is both.
+      expect(message(thinned({ lastSeq: 15, evicted: [[13, 14]] }))).toMatch(/record seq 14 is inside an evicted range/);
+    });
+
+    it('refuses overlapping or reversed ranges', () => {
+      const none = batch({ firstSeq: 1, lastSeq: 10, series: [] });
+      expect(message({ ...none, evicted: [[1, 6], [5, 10]] })).toMatch(/overlap/);
+      expect(SyncBatch.safeParse({ ...none, evicted: [[10, 1]] }).success).toBe(false);
+    });
   });
 });

@@ -6,7 +6,10 @@ import { EPOCH_MS_MAX, EPOCH_MS_MIN, EpochMs, Quality, SensorId } from './readin
  * The sync envelope: what an edge posts to `POST /v1/ingest`, and what the cloud answers.
  *
  * Every record leaves the edge with (gateway, stream, seq). Sequences are dense per stream:
- * a batch covers firstSeq..lastSeq and carries exactly that many records (DESIGN guarantee 2).
+ * a batch covers firstSeq..lastSeq, and each seq of it is either carried once as a record or
+ * declared evicted (DESIGN guarantee 2). Evicted seqs are those the edge's disk budget dropped
+ * before they were sent (guarantee 3); without them a thinned stream would leave a gap that the
+ * cloud refuses forever.
  */
 
 export const GatewayId = z
@@ -51,11 +54,21 @@ export const SeriesBlock = z
   });
 export type SeriesBlock = z.infer<typeof SeriesBlock>;
 
+/** Inclusive [from, to] of seqs the edge dropped unsent; they will never arrive. */
+export const EvictedRange = z
+  .tuple([Seq, Seq])
+  .refine(([from, to]) => to >= from, { message: 'an evicted range is [from, to] with to >= from' });
+export type EvictedRange = z.infer<typeof EvictedRange>;
+
 const BatchHead = {
   gateway: GatewayId,
   firstSeq: Seq,
   lastSeq: Seq,
   sentAt: EpochMs.describe('gateway clock when sent; the cloud compares it with its own'),
+  evicted: z
+    .array(EvictedRange)
+    .optional()
+    .describe('seqs of firstSeq..lastSeq dropped by the edge disk budget before they were sent; absent: none'),
 };
 
 export const ReadingsBatch = z.strictObject({
@@ -98,19 +111,55 @@ export function batchSequences(b: ReadingsBatch | FindingsBatch): number[] {
   return out;
 }
 
-/** A batch must carry each sequence of firstSeq..lastSeq exactly once. */
+/** How many seqs the evicted ranges of a batch cover (they are checked not to overlap). */
+export function evictedCount(ranges: readonly EvictedRange[] | undefined): number {
+  let n = 0;
+  for (const [from, to] of ranges ?? []) n += to - from + 1;
+  return n;
+}
+
+/**
+ * A batch must account for each sequence of firstSeq..lastSeq exactly once: carried as a record
+ * or inside one evicted range. Records and ranges inside the span, ranges disjoint from each other
+ * and from every record, and records + evicted = span together mean an exact cover.
+ */
 function checkSequences(b: ReadingsBatch | FindingsBatch): string | undefined {
   if (b.lastSeq < b.firstSeq) return 'lastSeq is below firstSeq';
   const span = b.lastSeq - b.firstSeq + 1;
+  const ranges = [...(b.evicted ?? [])].sort((x, y) => x[0] - y[0]);
+  for (let i = 0; i < ranges.length; i++) {
+    const [from, to] = ranges[i]!;
+    if (from < b.firstSeq || to > b.lastSeq) return `evicted range ${from}..${to} is outside ${b.firstSeq}..${b.lastSeq}`;
+    if (i > 0 && from <= ranges[i - 1]![1]) return `evicted ranges ${ranges[i - 1]![0]}..${ranges[i - 1]![1]} and ${from}..${to} overlap`;
+  }
+  const evicted = evictedCount(ranges);
   const seqs = batchSequences(b);
-  if (seqs.length !== span) return `batch declares ${span} records (seq ${b.firstSeq}..${b.lastSeq}) but carries ${seqs.length}`;
+  if (seqs.length + evicted !== span) {
+    const declared = evicted > 0 ? `${span} seqs (seq ${b.firstSeq}..${b.lastSeq}, ${evicted} of them evicted)` : `${span} records (seq ${b.firstSeq}..${b.lastSeq})`;
+    return `batch declares ${declared} but carries ${seqs.length}${evicted > 0 ? ' records' : ''}`;
+  }
   const seen = new Set<number>();
   for (const s of seqs) {
     if (s < b.firstSeq || s > b.lastSeq) return `record seq ${s} is outside ${b.firstSeq}..${b.lastSeq}`;
     if (seen.has(s)) return `record seq ${s} appears twice`;
+    if (ranges.length > 0 && inRanges(ranges, s)) return `record seq ${s} is inside an evicted range`;
     seen.add(s);
   }
   return undefined;
+}
+
+/** Binary search over sorted, disjoint ranges. */
+function inRanges(ranges: readonly EvictedRange[], s: number): boolean {
+  let lo = 0;
+  let hi = ranges.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const [from, to] = ranges[mid]!;
+    if (s < from) hi = mid - 1;
+    else if (s > to) lo = mid + 1;
+    else return true;
+  }
+  return false;
 }
 
 /** Deltas can carry a timestamp out of range although t0 is in it; every decoded time must be in it. */

@@ -132,6 +132,18 @@ export function createIngestHandler(opts: IngestOptions): (req: IncomingMessage,
       cloudTime,
     };
     log.debug('ingest_batch', { gateway: batch.gateway, stream: batch.stream, firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, ...reply });
+    if (outcome.kind === 'written' && outcome.evicted > 0) {
+      // Guarantee 3: the edge's disk budget dropped these before they could be sent. The cloud
+      // cannot get them back; it says so once, when its watermark moves past them.
+      log.warn('ingest_evicted', {
+        gateway: batch.gateway,
+        stream: batch.stream,
+        firstSeq: batch.firstSeq,
+        lastSeq: batch.lastSeq,
+        evicted: outcome.evicted,
+        ranges: batch.evicted?.slice(0, MAX_ISSUES_SHOWN),
+      });
+    }
     sendJson(res, 200, reply);
 
     function failStore(err: unknown): void {

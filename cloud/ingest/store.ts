@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { SyncBatch } from '../../shared/sync.js';
+import type { EvictedRange, SyncBatch } from '../../shared/sync.js';
 import { decodeSeries } from '../../shared/sync-codec.js';
 import { upsertFindings } from '../db/findings.js';
 import { touchGateway } from '../db/gateways.js';
@@ -9,7 +9,7 @@ import { lockWatermark, setWatermark } from '../db/watermarks.js';
 import { decideBatch } from './watermark.js';
 
 export type StoreOutcome =
-  | { kind: 'written'; acceptedThrough: number; written: number }
+  | { kind: 'written'; acceptedThrough: number; written: number; evicted: number }
   | { kind: 'duplicate'; acceptedThrough: number }
   | { kind: 'gap'; acceptedThrough: number; expectedSeq: number };
 
@@ -35,8 +35,10 @@ export async function storeBatch(pool: pg.Pool, batch: SyncBatch, cloudTime: num
       outcome = { kind: 'duplicate', acceptedThrough: decision.acceptedThrough };
     } else {
       const written = await writeRecords(client, batch, decision.writeAbove);
+      // Evicted seqs are accounted for by the batch's validation (records + evicted = span), so
+      // the watermark moves past them like past records: they will never arrive.
       await setWatermark(client, batch.gateway, batch.stream, decision.acceptedThrough);
-      outcome = { kind: 'written', acceptedThrough: decision.acceptedThrough, written };
+      outcome = { kind: 'written', acceptedThrough: decision.acceptedThrough, written, evicted: evictedAbove(batch.evicted, decision.writeAbove) };
     }
     // The offset includes the network transit time, so it is an upper bound on the clock skew.
     await touchGateway(client, batch.gateway, { at: new Date(cloudTime), clockOffsetMs: cloudTime - batch.sentAt });
@@ -53,6 +55,13 @@ export async function storeBatch(pool: pg.Pool, batch: SyncBatch, cloudTime: num
   } finally {
     client.release(broken);
   }
+}
+
+/** Seqs above the watermark that the edge declared evicted: newly learned, so reported once. */
+function evictedAbove(ranges: readonly EvictedRange[] | undefined, watermark: number): number {
+  let n = 0;
+  for (const [from, to] of ranges ?? []) if (to > watermark) n += to - Math.max(from, watermark + 1) + 1;
+  return n;
 }
 
 async function writeRecords(client: pg.PoolClient, batch: SyncBatch, writeAbove: number): Promise<number> {

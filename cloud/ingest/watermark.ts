@@ -1,6 +1,8 @@
 /**
  * What to do with a batch covering firstSeq..lastSeq given the committed watermark of its
  * (gateway, stream). Pure: the handler calls it inside the transaction that holds the lock.
+ * The span includes the seqs a batch declares evicted (shared/sync.ts): they count as arrived,
+ * so a stream thinned by the edge's disk budget moves on instead of being refused as a gap.
  *
  * - duplicate: everything is already stored (a retry whose reply was lost); acknowledge, write nothing.
  * - gap: records watermark+1..firstSeq-1 never arrived; refuse, so the edge rewinds to the watermark.

@@ -1,10 +1,20 @@
 import { qualityFromCode } from '../../shared/reading.js';
 import type { SequencedReading } from '../../shared/sync-codec.js';
+import type { EvictedRange } from '../../shared/sync.js';
 import type { SqliteDb } from './db.js';
+
+/** What a batch of pending records covers: the envelope's firstSeq, lastSeq and evicted. */
+export interface BatchSpan {
+  firstSeq: number;
+  lastSeq: number;
+  /** Seqs of firstSeq..lastSeq that the disk budget dropped; sorted, disjoint, never a record's. */
+  evicted: EvictedRange[];
+}
 
 export interface OutboxState {
   ackedSeq: number;
   lastSeq: number;
+  /** Records still to send: seqs above ackedSeq through lastSeq, less those the budget evicted. */
   pending: number;
   /** Gateway receive time of the oldest reading not yet acknowledged by the cloud. */
   oldestPendingAt: number | null;
@@ -20,6 +30,14 @@ export interface OutboxState {
  */
 export interface Outbox {
   next(limit: number): SequencedReading[];
+  /**
+   * The span of a batch of `records` from next(): from just above the acknowledged seq through
+   * the last record, with the seqs in it that the disk budget evicted (edge/store/budget.ts), so
+   * that a thinned stream still covers its span and the cloud moves its watermark past the hole.
+   * Throws on an empty batch. Not guaranteed: evicted seqs after the last pending record are
+   * reported with the next batch that carries a record, not on their own.
+   */
+  span(records: readonly SequencedReading[]): BatchSpan;
   /**
    * Makes every committed record durable on disk. Called before records leave for the cloud:
    * with synchronous=NORMAL a power cut can roll back the last commits, and the cloud must never
@@ -63,6 +81,27 @@ export function createOutbox(db: SqliteDb, opts: { synchronous: 'normal' | 'full
     'SELECT received_at AS at FROM readings WHERE seq > ? ORDER BY seq LIMIT 1',
   );
 
+  // Raw-reading evictions whose range reaches above a seq; ranges never hold a stored reading.
+  const evictedStmt = db.prepare<[number, number], { from_key: number; to_key: number }>(
+    `SELECT from_key, to_key FROM evictions
+      WHERE category IN ('raw_synced', 'raw_unsynced') AND to_key >= ? AND from_key <= ?
+      ORDER BY from_key`,
+  );
+  /** Evicted seqs within lo..hi, clipped, merged, sorted. */
+  const evictedWithin = (lo: number, hi: number): EvictedRange[] => {
+    const out: EvictedRange[] = [];
+    if (hi < lo) return out;
+    for (const r of evictedStmt.all(lo, hi)) {
+      const from = Math.max(r.from_key, lo);
+      const to = Math.min(r.to_key, hi);
+      const last = out[out.length - 1];
+      if (last && from <= last[1] + 1) last[1] = Math.max(last[1], to);
+      else out.push([from, to]);
+    }
+    return out;
+  };
+  const countOf = (ranges: readonly EvictedRange[]) => ranges.reduce((n, [from, to]) => n + to - from + 1, 0);
+
   const acked = (): number => cursor.get(stream)?.acked_seq ?? 0;
 
   return {
@@ -75,6 +114,18 @@ export function createOutbox(db: SqliteDb, opts: { synchronous: 'normal' | 'full
         quality: qualityFromCode(r.quality),
         receivedAt: r.received_at,
       }));
+    },
+    span(records) {
+      if (records.length === 0) throw new Error('outbox.span: a batch holds at least one record');
+      // The records come from above the acked seq; min() keeps a stale batch (the cursor moved
+      // since next()) internally consistent instead of declaring a span it does not cover.
+      const lo = Math.min(acked() + 1, records[0]!.seq);
+      const lastSeq = records[records.length - 1]!.seq;
+      const evicted = withoutRecords(evictedWithin(lo, lastSeq), records);
+      // Starting at lo only when the evictions reach down to it: an unexplained hole below the
+      // first record is left for the cloud to refuse as a gap, as it always was.
+      const firstSeq = evicted.length > 0 && evicted[0]![0] === lo ? lo : Math.min(records[0]!.seq, evicted[0]?.[0] ?? Infinity);
+      return { firstSeq, lastSeq, evicted };
     },
     makeDurable() {
       // A checkpoint fsyncs the WAL before copying it into the database (SQLite "WAL mode":
@@ -97,7 +148,7 @@ export function createOutbox(db: SqliteDb, opts: { synchronous: 'normal' | 'full
       return {
         ackedSeq,
         lastSeq,
-        pending: Math.max(0, lastSeq - ackedSeq),
+        pending: Math.max(0, lastSeq - ackedSeq - countOf(evictedWithin(ackedSeq + 1, lastSeq))),
         oldestPendingAt: oldestStmt.get(ackedSeq)?.at ?? null,
         lastSuccessAt: c?.last_success_at ?? null,
         lastError: c?.last_error ?? null,
@@ -105,4 +156,27 @@ export function createOutbox(db: SqliteDb, opts: { synchronous: 'normal' | 'full
       };
     },
   };
+}
+
+/**
+ * Removes the records' seqs from the ranges. A stored reading never lies in an evicted range,
+ * but the budget may evict between next() and span() (another turn of the loop, or another
+ * thread's connection): the records in hand are still sent, so they must not be declared evicted.
+ */
+function withoutRecords(ranges: EvictedRange[], records: readonly SequencedReading[]): EvictedRange[] {
+  if (ranges.length === 0) return ranges;
+  const out: EvictedRange[] = [];
+  const seqs = records.map((r) => r.seq).sort((a, b) => a - b);
+  let k = 0;
+  for (const [from, to] of ranges) {
+    let start = from;
+    while (k < seqs.length && seqs[k]! < from) k++;
+    while (k < seqs.length && seqs[k]! <= to) {
+      if (seqs[k]! > start) out.push([start, seqs[k]! - 1]);
+      start = seqs[k]! + 1;
+      k++;
+    }
+    if (start <= to) out.push([start, to]);
+  }
+  return out;
 }

@@ -64,6 +64,33 @@ export function createHistorianQueries(db: SqliteDb): HistorianQueries {
   const bounds = db.prepare<[number], { lo: number | null; hi: number | null }>(
     'SELECT min(ts) AS lo, max(ts) AS hi FROM readings WHERE sensor_id = ?',
   );
+  // Rollups outlive raw readings (age retention, the disk budget), so they bound "all of it" too.
+  const rollupBounds = db.prepare<[number, number], { lo: number | null; hi: number | null }>(
+    `SELECT min(lo) AS lo, max(hi) AS hi FROM (
+       SELECT min(bucket_start) AS lo, max(bucket_start) + 59999 AS hi FROM rollup_1m WHERE sensor_id = ?
+       UNION ALL SELECT min(bucket_start), max(bucket_start) + 3599999 FROM rollup_1h WHERE sensor_id = ?)`,
+  );
+  const rolledCount = db.prepare<[number, number, number], number>(
+    'SELECT coalesce(sum(count), 0) FROM rollup_1m WHERE sensor_id = ? AND bucket_start >= ? AND bucket_start <= ?',
+  ).pluck();
+  /** First and last reading, or the rollups' bounds where they reach past the raw readings left. */
+  const extent = (id: number): { lo: number | null; hi: number | null } => {
+    const r = bounds.get(id)!;
+    const g = rollupBounds.get(id, id)!;
+    const lo = r.lo === null || (g.lo !== null && g.lo < r.lo - (r.lo % MINUTE_MS)) ? g.lo : r.lo;
+    return { lo, hi: r.hi ?? g.hi };
+  };
+  /**
+   * Whether raw readings in [from, to] were evicted while their rollups stay: the whole minutes
+   * in the range hold fewer raw readings than their 1-minute rollups counted.
+   */
+  const rawEvictedIn = (id: number, from: number, to: number): boolean => {
+    const lo = Math.ceil(from / MINUTE_MS) * MINUTE_MS;
+    const lastStart = Math.floor((to + 1) / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
+    if (lastStart < lo) return false;
+    const rolled = rolledCount.get(id, lo, lastStart) ?? 0;
+    return rolled > 0 && rolled > countUpTo.get(id, lo, lastStart + MINUTE_MS - 1, rolled)!.n;
+  };
   const raw = db.prepare<[number, number, number], { ts: number; value: number; quality: number }>(
     'SELECT ts, value, quality FROM readings WHERE sensor_id = ? AND ts >= ? AND ts <= ? ORDER BY ts, seq',
   );
@@ -144,16 +171,19 @@ export function createHistorianQueries(db: SqliteDb): HistorianQueries {
     sensorExists: (sensor) => idOf.get(sensor) !== undefined,
     history({ sensor, maxPoints, bucketWidth, ...range }) {
       const id = idOf.get(sensor)?.id;
-      const b = id === undefined ? undefined : bounds.get(id);
+      const b = id === undefined ? undefined : extent(id);
       const from = range.from ?? b?.lo ?? 0;
       const to = range.to ?? b?.hi ?? from;
       if (id === undefined) return { sensor, from, to, count: 0, downsampled: false, points: [] };
       const upTo = countUpTo.get(id, from, to, maxPoints + 1)!.n;
-      if (upTo <= maxPoints) {
+      // Raw readings evicted while their rollups stay: answer from the rollups, whole minutes.
+      const rawEvicted = upTo <= maxPoints && rawEvictedIn(id, from, to);
+      if (upTo <= maxPoints && !rawEvicted) {
         const points = raw.all(id, from, to).map((r) => ({ ts: r.ts, value: r.value, quality: qualityFromCode(r.quality) }));
         return { sensor, from, to, count: upTo, downsampled: false, points };
       }
-      const bucketMs = bucketWidth(to - from + 1, maxPoints);
+      const width = bucketWidth(to - from + 1, maxPoints);
+      const bucketMs = rawEvicted ? Math.ceil(width / MINUTE_MS) * MINUTE_MS : width;
       const rollup = rollups.find((r) => bucketMs % r.widthMs === 0 && (r.widthMs === MINUTE_MS || from % r.widthMs === 0));
       const rows = rollup ? rolledUp(id, from, to, bucketMs, rollup.widthMs, rollup.stmt).slice(0, maxPoints) : bucketed.all(from, bucketMs, id, from, to, maxPoints);
       const buckets = rows.map((r) => ({

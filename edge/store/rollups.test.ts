@@ -139,4 +139,25 @@ describe('rollups', () => {
     }
     store.close();
   }, 60_000);
+
+  it('answer from the rollups where the raw readings were evicted (retention, disk budget)', () => {
+    const store = openStore({ file: dbFile() });
+    // 2 hours at 1 Hz from the hour; then the first hour's raw readings go.
+    store.readings.write(Array.from({ length: 7200 }, (_, i) => reading('p/t', T0 + i * 1000, i)));
+    store.db.prepare('DELETE FROM readings WHERE ts < ?').run(T0 + 3_600_000);
+    const q = createHistorianQueries(store.db);
+    // 30 minutes of the evicted hour: no raw reading left, 30 one-minute buckets from the rollups.
+    const h = q.history({ sensor: 'p/t', from: T0, to: T0 + 1_800_000 - 1, maxPoints: 1000, bucketWidth: chooseBucketWidth });
+    expect(h.downsampled).toBe(true);
+    if (!h.downsampled) return;
+    expect(h.bucketMs).toBe(60_000);
+    expect(h.count).toBe(1800);
+    expect(h.buckets).toHaveLength(30);
+    expect(h.buckets.every((b, k) => b.start === T0 + k * 60_000 && b.count === 60)).toBe(true);
+    // "All of it" starts at the rollups' first bucket, not at the first raw reading left.
+    const all = q.history({ sensor: 'p/t', maxPoints: 200, bucketWidth: chooseBucketWidth });
+    expect(all.from).toBe(T0);
+    expect(all.count).toBe(7200);
+    store.close();
+  });
 });

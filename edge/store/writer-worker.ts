@@ -6,6 +6,7 @@ import type { Synchronous } from './db.js';
 import type { DeadLetter } from './dead-letters.js';
 import type { Gap } from './gaps.js';
 import type { WriteResult } from './readings.js';
+import { enforceDiskBudget, type DiskBudgetOptions, type DiskBudgetReport, type HistorianSize } from './budget.js';
 import { applyRetention, type RetentionCounts, type RetentionOptions } from './retention.js';
 import { openStore } from './store.js';
 
@@ -66,6 +67,9 @@ function flush(): void {
 
 const retentionAbort = new AbortController();
 let retentionRun: Promise<RetentionCounts> | null = null;
+let budgetRun: Promise<DiskBudgetReport> | null = null;
+// The last check's size, for the growth rate and the time until full.
+let lastSize: HistorianSize | undefined;
 
 const api = {
   ready: (): boolean => true,
@@ -85,10 +89,18 @@ const api = {
     retentionRun = applyRetention(store.db, { ...o, signal: retentionAbort.signal }).finally(() => (retentionRun = null));
     return retentionRun;
   },
-  /** Stops retention between transactions, commits what is queued, checkpoints and closes. */
+  /** One disk-budget check; evictions run in short transactions between the group commits. */
+  diskBudget(o: Omit<DiskBudgetOptions, 'signal' | 'now' | 'previous'>): Promise<DiskBudgetReport> {
+    if (budgetRun) return budgetRun;
+    budgetRun = enforceDiskBudget(store.db, { ...o, signal: retentionAbort.signal, ...(lastSize ? { previous: lastSize } : {}) })
+      .then((r) => ((lastSize = r.after), r))
+      .finally(() => (budgetRun = null));
+    return budgetRun;
+  },
+  /** Stops retention and the budget between transactions, commits what is queued, checkpoints and closes. */
   async close(): Promise<void> {
     retentionAbort.abort();
-    await retentionRun?.catch(() => undefined);
+    await Promise.allSettled([retentionRun, budgetRun]);
     if (queue.length > 0) flush();
     store.close();
   },

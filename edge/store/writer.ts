@@ -7,6 +7,7 @@ import type { Reading } from '../../shared/reading.js';
 import { DEAD_LETTER_RAW_CAP, type DeadLetter } from './dead-letters.js';
 import type { Gap } from './gaps.js';
 import type { WriteResult } from './readings.js';
+import type { DiskBudgetOptions, DiskBudgetReport } from './budget.js';
 import type { RetentionCounts, RetentionOptions } from './retention.js';
 import type { WriterApi, WriterOptions } from './writer-worker.js';
 
@@ -26,6 +27,8 @@ export interface StoreWriter {
     reject(b: { firstSeq: number; lastSeq: number; status: number | null; reason: string }): Promise<void>;
   };
   retention(opts: Omit<RetentionOptions, 'signal'>): Promise<RetentionCounts>;
+  /** Measures the historian and evicts by the budget's policy when it is over (edge/store/budget.ts). */
+  diskBudget(opts: Omit<DiskBudgetOptions, 'signal' | 'now' | 'previous'>): Promise<DiskBudgetReport>;
   /** Commits what is queued, checkpoints, closes the database and ends the thread. */
   close(): Promise<void>;
 }
@@ -81,6 +84,7 @@ export async function startStoreWriter(opts: WriterOptions): Promise<StoreWriter
       reject: (b) => call(() => remote.reject(b)),
     },
     retention: (o) => call(() => remote.retention(o)),
+    diskBudget: (o) => call(() => remote.diskBudget(o)),
     async close() {
       if (dead) return;
       await call(() => remote.close()).catch(() => undefined);

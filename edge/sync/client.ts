@@ -40,7 +40,7 @@ export interface SyncClient {
  * The outbox as the sync client uses it: reads answer at once (the main thread's read-only
  * connection), writes may go to the writer thread and are awaited.
  */
-export type SyncOutbox = Pick<Outbox, 'next' | 'state'> & {
+export type SyncOutbox = Pick<Outbox, 'next' | 'span' | 'state'> & {
   [K in 'makeDurable' | 'settle' | 'recordError' | 'reject']: (...args: Parameters<Outbox[K]>) => Promise<void> | void;
 };
 
@@ -102,14 +102,15 @@ export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetr
       return opts.intervalMs;
     }
     await outbox.makeDurable();
-    const firstSeq = rows[0]!.seq;
-    const lastSeq = rows[rows.length - 1]!.seq;
+    // The span starts just above the acked seq and declares what the disk budget evicted in it.
+    const { firstSeq, lastSeq, evicted } = outbox.span(rows);
     const batch: ReadingsBatch = {
       gateway: opts.gatewayId,
       stream: 'readings',
       encoding: 'columnar-json-v1',
       firstSeq,
       lastSeq,
+      ...(evicted.length > 0 ? { evicted } : {}),
       sentAt: Date.now(),
       series: encodeSeries(rows),
     };

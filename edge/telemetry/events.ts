@@ -1,4 +1,5 @@
 import type { Logger } from '../../shared/log.js';
+import type { DiskBudgetReport } from '../store/budget.js';
 import type { RetentionCounts } from '../store/retention.js';
 
 /**
@@ -24,6 +25,10 @@ export interface Counters {
   rollup1hEvicted: number;
   /** Raw readings past their age kept because the cloud has not acknowledged them: the last run's figure, not a sum. */
   keptUnsynced: number;
+  /** Rows the disk budget evicted since start, all categories (per category: status.disk). */
+  budgetEvicted: number;
+  /** Budget checks that ended still over budget (the policy could not evict enough). */
+  budgetExceeded: number;
 }
 
 export interface Telemetry {
@@ -49,6 +54,9 @@ export interface Telemetry {
   /** One age-retention run: what each tier evicted, and the unsynced raw readings it kept. */
   retentionApplied(counts: RetentionCounts): void;
   retentionFailed(err: unknown): void;
+  /** One disk-budget check (edge/store/budget.ts): what it evicted, and whether it is still over. */
+  budgetChecked(report: DiskBudgetReport): void;
+  budgetFailed(err: unknown): void;
 }
 
 export function createTelemetry(log: Logger): Telemetry {
@@ -68,6 +76,8 @@ export function createTelemetry(log: Logger): Telemetry {
     rollup1mEvicted: 0,
     rollup1hEvicted: 0,
     keptUnsynced: 0,
+    budgetEvicted: 0,
+    budgetExceeded: 0,
   };
   return {
     counters: c,
@@ -133,6 +143,25 @@ export function createTelemetry(log: Logger): Telemetry {
     },
     retentionFailed(err) {
       log.error('retention_failed', { err });
+    },
+    budgetChecked(r) {
+      const evicted = Object.values(r.evicted).reduce((a, b) => a + b, 0);
+      c.budgetEvicted += evicted;
+      const detail = {
+        usedBytes: r.after.usedBytes,
+        maxBytes: r.maxBytes,
+        evicted: r.evicted,
+        secondsUntilFull: r.secondsUntilFull,
+        longestTransactionMs: Math.round(r.longestTransactionMs),
+      };
+      if (r.overBudget) {
+        c.budgetExceeded++;
+        log.error('disk_budget_exceeded', { ...detail, reason: r.reason });
+      } else if (evicted > 0) log.warn('disk_budget_evicted', detail);
+      else log.debug('disk_budget_checked', detail);
+    },
+    budgetFailed(err) {
+      log.error('disk_budget_failed', { err });
     },
   };
 }
