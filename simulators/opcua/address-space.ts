@@ -12,7 +12,7 @@ import {
   type UAVariable,
 } from 'node-opcua';
 import type { Plant, PlantSensor } from '../plant.js';
-import { HistoryRing, readRawHistory } from './history.js';
+import { readRawHistory, type HistoryRing, type OpcuaHistory } from './history.js';
 import { euInformationOf } from './units.js';
 
 /**
@@ -59,8 +59,8 @@ export function nodeIdString(path: string): string {
   return `ns=1;s=${path}`;
 }
 
-/** Adds every machine and sensor of `plant`; returns the variables by sensor id. */
-export function buildAddressSpace(server: OPCUAServer, plant: Plant, historyCapacity: number): Map<string, Served> {
+/** Adds every machine and sensor of `plant`; returns the variables by sensor id. Without `history`, no variable is historizing. */
+export function buildAddressSpace(server: OPCUAServer, plant: Plant, history: OpcuaHistory | undefined): Map<string, Served> {
   const addressSpace = server.engine.addressSpace;
   if (!addressSpace) throw new Error('node-opcua server has no address space after initialize()');
   const ns = addressSpace.getOwnNamespace();
@@ -84,7 +84,7 @@ export function buildAddressSpace(server: OPCUAServer, plant: Plant, historyCapa
   for (const machine of plant.machines) {
     const machineNode = container(machine.path.split('/'), machine);
     for (const sensor of machine.sensors) {
-      const ring = historyCapacity > 0 ? new HistoryRing(historyCapacity) : undefined;
+      const ring = history?.ring(sensor.id);
       const { node, toVariant } = addSensor(ns, machineNode, sensor, ring !== undefined);
       if (ring) serveHistory(node, ring, toVariant);
       node.setValueFromSource(new Variant({ dataType: DataType.Null }), StatusCodes.BadWaitingForInitialData);

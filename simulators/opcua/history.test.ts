@@ -1,6 +1,6 @@
 import { DataType, StatusCodes, Variant } from 'node-opcua';
 import { describe, expect, it } from 'vitest';
-import { HistoryRing } from './history.js';
+import { createOpcuaHistory, HistoryRing } from './history.js';
 import { CUSTOM_UNITS_URI, euInformationOf } from './units.js';
 
 const double = (v: number) => new Variant({ dataType: DataType.Double, value: v });
@@ -34,6 +34,22 @@ describe('HistoryRing', () => {
 
   it('refuses a capacity that is not a positive integer', () => {
     expect(() => new HistoryRing(0)).toThrow(RangeError);
+  });
+});
+
+describe('createOpcuaHistory', () => {
+  it('keeps one ring per sensor, so that values recorded while no server runs are served by the next one', () => {
+    const history = createOpcuaHistory(4);
+    history.record([
+      { sensor: 'a/b', ts: 1000, value: 1 },
+      { sensor: 'a/b', ts: 2000, value: 2, quality: 'bad' },
+    ]);
+    const ring = history.ring('a/b');
+    expect(history.ring('a/b')).toBe(ring);
+    const served = ring.select(-Infinity, Infinity, 0, false).map((p) => ring.dataValue(p, double));
+    expect(served.map((dv) => dv.value.value)).toEqual([1, 2]);
+    expect(served[1]!.statusCode.equals(StatusCodes.Bad)).toBe(true);
+    expect(history.ring('c/d').length).toBe(0);
   });
 });
 

@@ -10,6 +10,7 @@ import {
   type StatusCode,
   type Variant,
 } from 'node-opcua';
+import type { Quality } from '../../shared/reading.js';
 
 /**
  * The recent past of one variable, for HistoryRead (raw) [OPC 10000-11, 6.5.3].
@@ -146,4 +147,40 @@ export function readRawHistory(
 function specified(time: Date | null | undefined): number | undefined {
   if (!time || isMinDate(time)) return undefined;
   return time.getTime();
+}
+
+/**
+ * The history of every variable, kept apart from one server instance so that it can outlive it: a
+ * PLC's historian goes on recording while its OPC-UA server restarts, and answers for that time
+ * once the server is back. Pass the same one to successive `startOpcuaServer` calls (`history`);
+ * without it each server starts with an empty history.
+ */
+export interface OpcuaHistory {
+  readonly capacity: number;
+  /** The ring of one sensor, made on first use. */
+  ring(sensor: string): HistoryRing;
+  /**
+   * Records readings measured while no server is running (a running server records what it is
+   * given through `update` by itself). Values are kept as given: one a variable cannot hold is
+   * served as "no value" with the reading's status.
+   */
+  record(readings: readonly { sensor: string; ts: number; value: number; quality?: Quality | undefined }[]): void;
+}
+
+const QUALITY_STATUS: Readonly<Record<Quality, StatusCode>> = { good: StatusCodes.Good, uncertain: StatusCodes.Uncertain, bad: StatusCodes.Bad };
+
+export function createOpcuaHistory(capacity: number): OpcuaHistory {
+  const rings = new Map<string, HistoryRing>();
+  const ring = (sensor: string): HistoryRing => {
+    let r = rings.get(sensor);
+    if (!r) rings.set(sensor, (r = new HistoryRing(capacity)));
+    return r;
+  };
+  return {
+    capacity,
+    ring,
+    record(readings) {
+      for (const r of readings) ring(r.sensor).push(r.ts, r.value, QUALITY_STATUS[r.quality ?? 'good']);
+    },
+  };
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../../shared/log.js';
 import { routeOpcuaLogs } from '../../shared/opcua/logs.js';
 import type { Plant } from '../plant.js';
 import { buildAddressSpace, nodeIdString, type Served } from './address-space.js';
+import { createOpcuaHistory, type OpcuaHistory } from './history.js';
 import { checkSecurity, DEFAULT_SECURITY, openCertificateStores, serverSecurityOptions, type OpcuaSecurityOptions } from './security.js';
 import { createValueUpdater, type OpcuaReading } from './value-updates.js';
 
@@ -13,7 +14,7 @@ import { createValueUpdater, type OpcuaReading } from './value-updates.js';
  * - `address-space.ts`: the nodes (UNS path = NodeId, in namespace 1 `urn:millwright:sim`);
  * - `value-updates.ts`: `update`, writing values, source timestamps and status codes;
  * - `security.ts`: security modes, certificate stores and the user manager;
- * - `history.ts`: HistoryRead (raw) from a ring of recent values.
+ * - `history.ts`: HistoryRead (raw) from a ring of recent values, optionally kept across restarts.
  *
  * Not guaranteed: OPC-UA subscriptions report changes, not every reading. With the default
  * DataChangeTrigger (StatusValue) an unchanged value with a new timestamp is not reported, and
@@ -22,6 +23,8 @@ import { createValueUpdater, type OpcuaReading } from './value-updates.js';
  * trigger StatusValueTimestamp and a queue, and fill gaps with HistoryRead.
  */
 
+export type { OpcuaHistory } from './history.js';
+export { createOpcuaHistory } from './history.js';
 export type { OpcuaSecurityMode, OpcuaSecurityOptions, OpcuaUser } from './security.js';
 export type { OpcuaReading } from './value-updates.js';
 
@@ -33,8 +36,10 @@ export interface OpcuaServerOptions {
   host?: string | undefined;
   /** Default: security None, anonymous allowed. */
   security?: OpcuaSecurityOptions | undefined;
-  /** Values kept per variable for HistoryRead (raw); 0 turns history off. Default 100. */
+  /** Values kept per variable for HistoryRead (raw); 0 turns history off. Default 100. Ignored with `history`. */
   historyCapacity?: number | undefined;
+  /** History that outlives this server (see `createOpcuaHistory`): a restarted server answers for the time it was down. */
+  history?: OpcuaHistory | undefined;
   log: Logger;
 }
 
@@ -64,8 +69,9 @@ export async function startOpcuaServer(opts: OpcuaServerOptions): Promise<OpcuaS
   routeOpcuaLogs(opts.log);
   const { plant, port, host = '127.0.0.1', log } = opts;
   const security = opts.security ?? DEFAULT_SECURITY;
-  const historyCapacity = opts.historyCapacity ?? DEFAULT_HISTORY_CAPACITY;
+  const historyCapacity = opts.history?.capacity ?? opts.historyCapacity ?? DEFAULT_HISTORY_CAPACITY;
   checkOptions(port, historyCapacity);
+  const history = opts.history ?? (historyCapacity > 0 ? createOpcuaHistory(historyCapacity) : undefined);
   checkSecurity(security);
   const started = performance.now();
 
@@ -86,7 +92,7 @@ export async function startOpcuaServer(opts: OpcuaServerOptions): Promise<OpcuaS
       buildInfo: { productName: 'millwright simulator', manufacturerName: 'millwright' },
     });
     await server.initialize();
-    served = buildAddressSpace(server, plant, historyCapacity);
+    served = buildAddressSpace(server, plant, history);
     await server.start();
   } catch (err) {
     await server?.shutdown(0).catch(() => {});

@@ -3,61 +3,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../shared/log.js';
-import type { Reading } from '../../../shared/reading.js';
-import { generateReadings } from '../../../simulators/generate.js';
 import { startOpcuaServer, type OpcuaServer } from '../../../simulators/opcua/server.js';
 import { buildPlant } from '../../../simulators/plant.js';
 import { eventually } from '../../../test/helpers/mqtt.js';
 import { createTelemetry } from '../../telemetry/events.js';
-import type { Sink, Source } from '../types.js';
+import type { Source } from '../types.js';
 import { OpcuaSourceConfig } from './config.js';
 import { createOpcuaSource, staleAfterMsOf } from './source.js';
+import { publishing as publishSteps, recordingSink, tempStore, toServer } from './testing.js';
 
 const plant = buildPlant({ seed: 7, machines: 1 });
 const T = Date.UTC(2026, 10, 22, 8);
 
-interface GapRow {
-  start: number;
-  end: number | null;
-  reason: string;
-}
-
-/** A sink that keeps gaps the way the store does: at most one open per source. */
-function recordingSink(): Sink & { committed: Reading[]; gaps: GapRow[] } {
-  const committed: Reading[] = [];
-  const gaps: GapRow[] = [];
-  return {
-    committed,
-    gaps,
-    commit: (_s, r) => void committed.push(...r),
-    deadLetter: () => {},
-    gap(_s, g) {
-      if (g.end === undefined && gaps.some((x) => x.end === null)) return;
-      gaps.push({ start: g.start, end: g.end ?? null, reason: g.reason });
-    },
-    closeGap(_s, end) {
-      const open = gaps.find((x) => x.end === null);
-      if (open) open.end = end;
-    },
-  };
-}
-
 /** Publishes a new step of the plant every `everyMs` until stopped. */
-function publishing(server: () => OpcuaServer, first: number, everyMs = 100): { stop(): void; step: () => number } {
-  let i = first;
-  const timer = setInterval(() => {
-    const step = [...generateReadings(plant, { startMs: T + i * 1000, periodMs: 1000, steps: 1 })][0]!;
-    i++;
-    try {
-      server().update(step);
-    } catch {
-      // the server is being restarted
-    }
-  }, everyMs);
-  return { stop: () => clearInterval(timer), step: () => i };
-}
+const publishing = (server: () => OpcuaServer, first: number, everyMs = 100) => publishSteps(plant, T, toServer(server), first, everyMs);
 
-function config(endpointUrl: string, staleAfterMs: number) {
+/** `reconnect` null: the configured default. */
+function config(endpointUrl: string, staleAfterMs: number, reconnect: { baseMs: number; capMs: number } | null = { baseMs: 100, capMs: 300 }) {
   return OpcuaSourceConfig.parse({
     type: 'opcua',
     endpointUrl,
@@ -67,7 +29,7 @@ function config(endpointUrl: string, staleAfterMs: number) {
     publishingIntervalMs: 50,
     flushMs: 20,
     staleAfterMs,
-    reconnect: { baseMs: 100, capMs: 300 },
+    ...(reconnect ? { reconnect } : {}),
   });
 }
 
@@ -147,4 +109,36 @@ describe('OPC-UA source marks the gaps it could not read', () => {
     expect(source.status().state).toBe('connected');
     expect(sink.gaps).toHaveLength(1);
   }, 30_000);
+
+  it('OPC-UA server restart: with the default backoff, a new value is committed within 5 s of the server accepting connections', async () => {
+    let server = await startOpcuaServer({ plant, port: 0, log: silentLogger, historyCapacity: 0 });
+    const port = Number(new URL(server.endpointUrl.replace('opc.tcp', 'http')).port);
+    cleanup.push(() => server.stop());
+    const db = tempStore();
+    cleanup.push(() => db.close());
+    // The configured default backoff (no `reconnect`): what a plant gets without tuning.
+    const cfg = config(server.endpointUrl, 60_000, null);
+    expect(cfg.reconnect).toEqual({ baseMs: 500, capMs: 2000 });
+    const source = createOpcuaSource(cfg, { gatewayId: 'gw', telemetry: createTelemetry(silentLogger) });
+    await source.start(db.sink);
+    cleanup.push(() => source.stop());
+    const sensor = plant.sensors[0]!.id;
+    const pub = publishing(() => server, 0);
+    cleanup.push(() => pub.stop());
+    expect(await eventually(() => source.status().state === 'connected' && db.readings(sensor).length > 0, 15_000)).toBe(true);
+
+    await server.stop();
+    expect(await eventually(() => db.store.gaps.list({ source: 'opcua' }).length === 1, 10_000)).toBe(true);
+    // Down long enough for the retry delay to sit at its cap (2 s): without the cap the next try
+    // would come 4 to 8 s after the previous one, past the 5 s this test allows.
+    await new Promise((r) => setTimeout(r, 8000));
+    server = await startOpcuaServer({ plant, port, log: silentLogger, historyCapacity: 0 });
+    const backAt = Date.now();
+    const firstNewTs = pub.published.length > 0 ? T + pub.step() * 1000 : T; // the next step goes to the new server
+    expect(await eventually(() => db.readings(sensor).some((r) => r.ts >= firstNewTs), 10_000, 20)).toBe(true);
+    const elapsed = Date.now() - backAt;
+    expect(elapsed, 'ms from the server accepting connections to the first new value committed').toBeLessThanOrEqual(5000);
+    expect(source.status().state).toBe('connected');
+    expect(db.store.gaps.list({ source: 'opcua' })).toEqual([expect.objectContaining({ reason: 'connection lost', endMs: expect.any(Number) })]);
+  }, 60_000);
 });

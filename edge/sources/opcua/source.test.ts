@@ -27,7 +27,7 @@ describe('OPC-UA source against the simulator\'s OPC-UA server', () => {
 
   it('starts at once while the server is down, then connects when it comes up', async () => {
     const committed: Reading[] = [];
-    const sink: Sink = { commit: (_s, r) => void committed.push(...r), deadLetter: () => {} };
+    const sink: Sink = { commit: async (_s, r) => void committed.push(...r), deadLetter: () => {} };
     const late = await startOpcuaServer({ plant, port: 0, log: silentLogger, historyCapacity: 0 });
     const url = late.endpointUrl;
     const port = Number(new URL(url.replace('opc.tcp', 'http')).port);
@@ -60,7 +60,7 @@ describe('OPC-UA source against the simulator\'s OPC-UA server', () => {
 
   it('discovers the plant by browsing and stores every value with its source time and quality', async () => {
     const committed: Reading[] = [];
-    const sink: Sink = { commit: (_s, r) => void committed.push(...r), deadLetter: () => {} };
+    const sink: Sink = { commit: async (_s, r) => void committed.push(...r), deadLetter: () => {} };
     const cfg = OpcuaSourceConfig.parse({
       type: 'opcua',
       endpointUrl: server.endpointUrl,

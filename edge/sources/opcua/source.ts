@@ -5,27 +5,29 @@ import {
   DataChangeTrigger,
   DeadbandType,
   ClientSubscription,
-  MessageSecurityMode,
-  OPCUACertificateManager,
-  OPCUAClient,
-  SecurityPolicy,
   TimestampsToReturn,
-  UserTokenType,
   type ClientSession,
   type DataValue,
-  type UserIdentityInfo,
+  type OPCUAClient,
 } from 'node-opcua';
 import { backoffDelay } from '../../../shared/backoff.js';
+import { silentLogger, type Logger } from '../../../shared/log.js';
 import { SensorId, type Reading } from '../../../shared/reading.js';
 import type { Telemetry } from '../../telemetry/events.js';
 import type { Sink, Source, SourceStatus } from '../types.js';
+import { createBackfiller } from './backfill.js';
 import { discoverVariables } from './browse.js';
+import { createClient, identityOf } from './client.js';
 import type { OpcuaSourceConfig } from './config.js';
 import { numericValue, qualityOfStatus } from './decode.js';
+import { explainConnectError } from './errors.js';
+import { pinFirstUse } from './trust.js';
 
 export interface OpcuaSourceDeps {
   gatewayId: string;
   telemetry: Telemetry;
+  /** Backfill summaries and certificate pins; absent: not logged. */
+  log?: Logger;
 }
 
 /** Values held while the store refuses them; past this the oldest are shed (and counted). */
@@ -64,9 +66,11 @@ interface Item {
  * OPC-UA source: a session with one subscription over the configured or discovered variables.
  * Values are buffered for at most `flushMs` and committed in one transaction per flush.
  * Not guaranteed: OPC-UA has no acknowledgement, so values received in the last `flushMs`
- * before a crash are lost unless the server keeps history (backfill comes with issue 4).
+ * before a crash are lost; so is what the server historized while the agent was down, since a
+ * restarted source has no gap of its own to backfill.
  * start() returns at once and connects in the background; node-opcua reconnects with its own
- * backoff and transfers or re-creates the subscription.
+ * backoff (`reconnect`) and transfers or re-creates the subscription. After a gap, what the
+ * server kept of it is read back with HistoryRead (backfill.ts).
  *
  * Gaps (DESIGN guarantee 4): one is opened when the connection is lost, or when the staleness
  * watchdog sees no new value for `staleAfterMs` while connected (the source then goes offline
@@ -98,20 +102,37 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
   const newestTs = new Map<string, number>();
   let gapOpen: { start: number; reason: string } | null = null;
   let recovering = false;
+  const log = deps.log ?? silentLogger;
+  const backfill = createBackfiller(cfg, { telemetry, log, sink: () => sink, stopping: () => stopping, newest: () => newestTs });
+
+  /** A gap marker or dead letter the store refuses is logged, never thrown into the value path. */
+  function toStore(write: () => unknown): void {
+    const failed = (err: unknown) => telemetry.storeWriteFailed(cfg.name, err, 0);
+    try {
+      void Promise.resolve(write()).catch(failed);
+    } catch (err) {
+      failed(err);
+    }
+  }
 
   function openGap(reason: string, now: number): void {
     if (gapOpen || !sink) return;
-    gapOpen = { start: lastFreshAt ?? now, reason };
-    sink.gap?.(cfg.name, { start: gapOpen.start, reason });
-    telemetry.gapRecorded(cfg.name, gapOpen.start, null, reason);
+    const s = sink;
+    const start = lastFreshAt ?? now;
+    gapOpen = { start, reason };
+    toStore(() => s.gap?.(cfg.name, { start, reason }));
+    telemetry.gapRecorded(cfg.name, start, null, reason);
+    backfill.gapOpened(start);
   }
 
   function closeGap(end: number): void {
     if (!gapOpen || !sink) return;
+    const s = sink;
     const { start, reason } = gapOpen;
     gapOpen = null;
-    sink.closeGap?.(cfg.name, end);
+    toStore(() => s.closeGap?.(cfg.name, end));
     telemetry.gapRecorded(cfg.name, start, Math.max(end, start), reason);
+    backfill.gapClosed(session, items, end);
   }
 
   /** Connected but silent: offline, a gap, and a fresh subscription (or a fresh connection). */
@@ -171,15 +192,7 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
 
   /** One attempt: client, session, subscription, monitored items. Cleans up what it made on failure. */
   async function connectOnce(): Promise<void> {
-    const c = OPCUAClient.create({
-      applicationName: `millwright-${deps.gatewayId}`,
-      endpointMustExist: false,
-      securityMode: MessageSecurityMode[cfg.securityMode],
-      securityPolicy: SecurityPolicy[cfg.securityPolicy],
-      keepSessionAlive: true,
-      connectionStrategy: { initialDelay: cfg.reconnect.baseMs, maxDelay: cfg.reconnect.capMs, maxRetry: -1, randomisationFactor: 0.5 },
-      clientCertificateManager: new OPCUACertificateManager({ rootFolder: cfg.pkiDir, automaticallyAcceptUnknownCertificate: cfg.trustUnknownServer }),
-    });
+    const { client: c, certificates } = createClient(cfg, deps.gatewayId);
     client = c;
     c.on('connection_lost', () => {
       if (client !== c) return; // a client this source has since abandoned
@@ -190,20 +203,32 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
     c.on('connection_reestablished', () => {
       if (client !== c) return;
       st.state = 'connected';
+      st.lastError = null;
       connectedAt = Date.now();
       telemetry.sourceConnected(cfg.name, { url: cfg.endpointUrl, reestablished: true });
     });
     c.on('backoff', (count, delay) => {
       st.lastError = `cannot connect (attempt ${count}); next try in ${delay} ms`;
     });
+    // node-opcua retries a lost connection by itself; say why it keeps failing (a replaced server certificate, say).
+    c.on('reconnection_attempt_has_failed', (err) => {
+      if (client === c) st.lastError = explainConnectError(err, cfg);
+    });
     try {
       await c.connect(cfg.endpointUrl);
       if (stopping) return;
-      session = await c.createSession(identity());
+      session = await c.createSession(identityOf(cfg));
+      const pin = pinFirstUse(cfg, session.serverCertificate);
+      if (pin) {
+        // From now on only the trust list counts, also when this client reconnects by itself.
+        certificates.automaticallyAcceptUnknownCertificate = false;
+        log.info('opcua_server_certificate_pinned', { source: cfg.name, url: cfg.endpointUrl, sha1: pin.sha1 });
+      }
       items = await resolveItems(session);
       subscription = await createSubscription(session);
       if (items.length > 0) await monitor(subscription);
       st.state = 'connected';
+      st.lastError = null;
       connectedAt = Date.now();
       telemetry.sourceConnected(cfg.name, { url: cfg.endpointUrl, variables: items.length });
     } catch (err) {
@@ -222,7 +247,7 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
         return;
       } catch (err) {
         st.state = 'offline';
-        st.lastError = (err as Error).message;
+        st.lastError = explainConnectError(err, cfg);
         const delay = backoffDelay(attempt, cfg.reconnect);
         telemetry.sourceOffline(cfg.name, { url: cfg.endpointUrl, error: st.lastError, retryInMs: delay });
         await new Promise((r) => setTimeout(r, delay));
@@ -258,18 +283,25 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
     });
   }
 
-  function flush(): void {
-    if (!sink || buffer.length === 0) return;
-    const batch = buffer;
-    buffer = [];
-    try {
-      sink.commit(cfg.name, batch);
-    } catch (err) {
-      // Keep the values for the next flush rather than dropping them; the buffer is bounded below.
-      buffer = batch.concat(buffer);
-      st.lastError = `store: ${(err as Error).message}`;
-      telemetry.storeWriteFailed(cfg.name, err, cfg.flushMs);
-    }
+  /** One flush at a time: a commit still under way when the timer fires again is awaited, not doubled. */
+  let flushing: Promise<void> | undefined;
+  function flush(): Promise<void> {
+    flushing ??= (async () => {
+      if (!sink || buffer.length === 0) return;
+      const batch = buffer;
+      buffer = [];
+      try {
+        await sink.commit(cfg.name, batch);
+      } catch (err) {
+        // Keep the values for the next flush rather than dropping them; the buffer is bounded below.
+        buffer = batch.concat(buffer);
+        st.lastError = `store: ${(err as Error).message}`;
+        telemetry.storeWriteFailed(cfg.name, err, cfg.flushMs);
+      }
+    })().finally(() => {
+      flushing = undefined;
+    });
+    return flushing;
   }
 
   function onChange(item: Item, dv: DataValue): void {
@@ -297,7 +329,8 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
       if (quality === 'bad') return;
       item.unusable = true;
       const reason = `node ${item.nodeId} gives ${dv.value?.dataType ?? 'no'} values, not numbers; ignored from now on`;
-      sink.deadLetter(cfg.name, { topic: item.nodeId, reason, raw: Buffer.from(String(dv.value?.value).slice(0, 200)) });
+      const s = sink;
+      toStore(() => s.deadLetter(cfg.name, { topic: item.nodeId, reason, raw: Buffer.from(String(dv.value?.value).slice(0, 200)) }));
       telemetry.deadLettered(cfg.name, reason, item.nodeId);
       return;
     }
@@ -324,14 +357,11 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
     return out;
   }
 
-  const identity = (): UserIdentityInfo =>
-    cfg.username ? { type: UserTokenType.UserName, userName: cfg.username, password: cfg.password ?? '' } : { type: UserTokenType.Anonymous };
-
   return {
     name: cfg.name,
     async start(s) {
       sink = s;
-      timer = setInterval(flush, cfg.flushMs);
+      timer = setInterval(() => void flush(), cfg.flushMs);
       if (staleAfterMs > 0) watchdog = setInterval(checkStale, Math.max(50, Math.min(1000, Math.floor(staleAfterMs / 4))));
       // Connecting happens in the background: a PLC that is down must not hold up the agent or
       // the sources after this one. node-opcua retries the connection with its own backoff.
@@ -344,8 +374,10 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
       // With the server gone these calls wait on a reconnection that may never come: bound them.
       if (!subscription) await withTimeout(client?.disconnect(), STOP_STEP_MS); // abandons a connect under way
       await withTimeout(connecting, STOP_STEP_MS);
+      await withTimeout(backfill.idle(), STOP_STEP_MS); // it stops at the next page once `stopping` is set
       await withTimeout(subscription?.terminate(), STOP_STEP_MS);
-      flush();
+      await withTimeout(flushing, STOP_STEP_MS);
+      await withTimeout(flush(), STOP_STEP_MS);
       await withTimeout(session?.close(), STOP_STEP_MS);
       await withTimeout(client?.disconnect(), STOP_STEP_MS);
       st.state = 'stopped';
