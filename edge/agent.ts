@@ -144,6 +144,9 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
       async closeGap(source, end) {
         await writer.closeGap(source, end);
       },
+      async gapBackfilled(source, g) {
+        await writer.gapBackfilled(source, g.start, { outcome: g.outcome, values: g.values });
+      },
     };
     const sources: Source[] = [];
     for (const c of cfg.sources) sources.push(await createSource(c, { gatewayId: cfg.gateway.id, telemetry, log }));

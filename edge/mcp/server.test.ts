@@ -28,6 +28,7 @@ describe('edge MCP tools', () => {
     store.readings.write([{ sensor: 'acme/plant1/line-1/pump-1/temp', ts: T, value: 41, quality: 'uncertain', receivedAt: T }], 'broker');
     // plc-1 (the flow's source) lost its connection for 5 minutes; the broker had a gap a day later.
     store.gaps.record('plc-1', { start: T + 600_000, end: T + 900_000, reason: 'connection lost' });
+    store.gaps.backfilled('plc-1', T + 600_000, { outcome: 'partial', values: 240 });
     store.gaps.record('broker', { start: T + 1_200_000, end: T + 1_300_000, reason: 'stale' });
     const server = buildEdgeMcpServer({ queries: createHistorianQueries(openReadOnlyDb(store.file)), gatewayId: 'gw-1', version: 'test' });
     const [a, b] = InMemoryTransport.createLinkedPair();
@@ -50,8 +51,10 @@ describe('edge MCP tools', () => {
   it("shows the gaps of the sensor's own source in its history", async () => {
     const r = await client.callTool({ name: 'get_sensor_history', arguments: { sensor: FLOW, from: T, to: T + 3_599_000, maxPoints: 60 } });
     const h = r.structuredContent as { gaps: unknown[] };
-    expect(h.gaps).toEqual([{ source: 'plc-1', start: T + 600_000, end: T + 900_000, reason: 'connection lost' }]);
-    expect((r.content as { text: string }[])[0]!.text).toContain('no data from source plc-1 2026-11-22T08:10:00.000Z → 2026-11-22T08:15:00.000Z (connection lost)');
+    expect(h.gaps).toEqual([{ source: 'plc-1', start: T + 600_000, end: T + 900_000, reason: 'connection lost', backfill: { outcome: 'partial', values: 240 } }]);
+    expect((r.content as { text: string }[])[0]!.text).toContain(
+      'no data from source plc-1 2026-11-22T08:10:00.000Z → 2026-11-22T08:15:00.000Z (connection lost; backfill partial, 240 values)',
+    );
     const before = await client.callTool({ name: 'get_sensor_history', arguments: { sensor: FLOW, from: T, to: T + 9_000 } });
     expect((before.structuredContent as { gaps: unknown[] }).gaps).toEqual([]);
   });

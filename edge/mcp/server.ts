@@ -94,7 +94,18 @@ export function buildEdgeMcpServer(deps: EdgeMcpDeps): McpServer {
         points: z.array(Point).optional(),
         buckets: z.array(Bucket).optional(),
         gaps: z
-          .array(z.object({ source: z.string(), start: z.number(), end: z.number().nullable(), reason: z.string() }))
+          .array(
+            z.object({
+              source: z.string(),
+              start: z.number(),
+              end: z.number().nullable(),
+              reason: z.string(),
+              backfill: z
+                .object({ outcome: z.string(), values: z.number() })
+                .nullable()
+                .describe("read back afterwards from the source's history: complete, partial, unsupported or failed"),
+            }),
+          )
           .describe("spans in the range when this sensor's source could read nothing (connection lost, or silent); end null: still going"),
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
@@ -113,7 +124,7 @@ export function buildEdgeMcpServer(deps: EdgeMcpDeps): McpServer {
           bucketWidth: chooseBucketWidth,
         });
         const gaps = queries.gaps(args.sensor, h.from, h.to);
-        const gapText = gaps.map((g) => `\nno data from source ${g.source} ${fmt(g.start)} → ${g.end === null ? 'now' : fmt(g.end)} (${g.reason})`).join('');
+        const gapText = gaps.map((g) => `\nno data from source ${g.source} ${fmt(g.start)} → ${g.end === null ? 'now' : fmt(g.end)} (${g.reason}${g.backfill ? `; backfill ${g.backfill.outcome}, ${g.backfill.values} values` : ''})`).join('');
         const text = h.downsampled
           ? `${h.sensor}: ${h.count} readings in ${h.buckets.length} buckets of ${h.bucketMs} ms\n` +
             h.buckets.map((b) => `${fmt(b.start)} min ${b.min} max ${b.max} avg ${b.avg?.toFixed(4) ?? '-'} n ${b.count}${b.bad ? ` (bad ${b.bad})` : ''}`).join('\n')

@@ -1,4 +1,5 @@
 import type { Reading } from '../../shared/reading.js';
+import type { BackfillOutcome } from '../store/gaps.js';
 
 /**
  * Where a source hands what it read. Every call settles only once the data is committed (the
@@ -18,6 +19,8 @@ export interface Sink {
   gap?(source: string, gap: { start: number; end?: number; reason: string }): Promise<void> | void;
   /** Closes the source's open gap at `end` (the first value's receive time); nothing if none is open. */
   closeGap?(source: string, end: number): Promise<void> | void;
+  /** What was read back of the gap that started at `start` from the server's history. */
+  gapBackfilled?(source: string, gap: { start: number; outcome: BackfillOutcome; values: number }): Promise<void> | void;
 }
 
 export type SourceState = 'starting' | 'connected' | 'reconnecting' | 'offline' | 'stopped';

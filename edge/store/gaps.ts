@@ -8,7 +8,11 @@ export interface Gap {
   endMs: number | null;
   reason: string;
   createdAt: number;
+  /** What was read back from the server's history after the gap; null if nothing was tried. */
+  backfill: { outcome: BackfillOutcome; values: number } | null;
 }
+
+export type BackfillOutcome = 'complete' | 'partial' | 'unsupported' | 'failed';
 
 export interface GapStore {
   /**
@@ -20,6 +24,8 @@ export interface GapStore {
   close(source: string, end: number): Gap | null;
   /** Gaps overlapping [fromMs, toMs], oldest first; open gaps overlap everything after their start. */
   list(opts?: { source?: string; fromMs?: number; toMs?: number }): Gap[];
+  /** Records the backfill of the source's gap that started at `start`; false if there is none. */
+  backfilled(source: string, start: number, b: { outcome: BackfillOutcome; values: number }): boolean;
 }
 
 interface Row {
@@ -29,9 +35,19 @@ interface Row {
   end_ms: number | null;
   reason: string;
   created_at: number;
+  backfill: BackfillOutcome | null;
+  backfilled_values: number | null;
 }
 
-const toGap = (r: Row): Gap => ({ id: r.id, source: r.source, startMs: r.start_ms, endMs: r.end_ms, reason: r.reason, createdAt: r.created_at });
+const toGap = (r: Row): Gap => ({
+  id: r.id,
+  source: r.source,
+  startMs: r.start_ms,
+  endMs: r.end_ms,
+  reason: r.reason,
+  createdAt: r.created_at,
+  backfill: r.backfill === null ? null : { outcome: r.backfill, values: r.backfilled_values ?? 0 },
+});
 
 export function createGapStore(db: SqliteDb): GapStore {
   const openOf = db.prepare<[string], Row>('SELECT * FROM gaps WHERE source = ? AND end_ms IS NULL');
@@ -53,8 +69,13 @@ export function createGapStore(db: SqliteDb): GapStore {
     const end = gap.end === undefined ? null : Math.max(gap.end, gap.start);
     return Number(insert.run(source, gap.start, end, reason, Date.now()).lastInsertRowid);
   });
+  const backfillStmt = db.prepare<[BackfillOutcome, number, string, number]>(
+    `UPDATE gaps SET backfill = ?, backfilled_values = ?
+      WHERE id = (SELECT max(id) FROM gaps WHERE source = ? AND start_ms = ?)`,
+  );
   return {
     record,
+    backfilled: (source, start, b) => backfillStmt.run(b.outcome, b.values, source, start).changes > 0,
     close(source, end) {
       const open = openOf.get(source);
       if (!open) return null;

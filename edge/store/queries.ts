@@ -40,6 +40,8 @@ export interface SourceGap {
   /** null: still open (nothing read since `start`). */
   end: number | null;
   reason: string;
+  /** What was read back from the server's history afterwards; null if nothing was tried. */
+  backfill: { outcome: string; values: number } | null;
 }
 
 interface BucketRow {
@@ -151,13 +153,23 @@ export function createHistorianQueries(db: SqliteDb): HistorianQueries {
     return [...acc.values()].sort((x, y) => x.b - y.b);
   };
 
-  const gapsOf = db.prepare<[string, number, number], { source: string; start_ms: number; end_ms: number | null; reason: string }>(
-    `SELECT g.source, g.start_ms, g.end_ms, g.reason FROM gaps g JOIN sensors s ON s.source = g.source
+  const gapsOf = db.prepare<
+    [string, number, number],
+    { source: string; start_ms: number; end_ms: number | null; reason: string; backfill: string | null; backfilled_values: number | null }
+  >(
+    `SELECT g.source, g.start_ms, g.end_ms, g.reason, g.backfill, g.backfilled_values FROM gaps g JOIN sensors s ON s.source = g.source
       WHERE s.name = ? AND g.start_ms <= ? AND (g.end_ms IS NULL OR g.end_ms >= ?) ORDER BY g.start_ms LIMIT 100`,
   );
 
   return {
-    gaps: (sensor, from, to) => gapsOf.all(sensor, to, from).map((g) => ({ source: g.source, start: g.start_ms, end: g.end_ms, reason: g.reason })),
+    gaps: (sensor, from, to) =>
+      gapsOf.all(sensor, to, from).map((g) => ({
+        source: g.source,
+        start: g.start_ms,
+        end: g.end_ms,
+        reason: g.reason,
+        backfill: g.backfill === null ? null : { outcome: g.backfill, values: g.backfilled_values ?? 0 },
+      })),
     listSensors({ prefix = '', limit, after = '' }) {
       return list.all(after, prefix.length, prefix, limit).map((r) => {
         const l = latest.get(r.id);

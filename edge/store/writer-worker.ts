@@ -4,7 +4,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { Reading } from '../../shared/reading.js';
 import type { Synchronous } from './db.js';
 import type { DeadLetter } from './dead-letters.js';
-import type { Gap } from './gaps.js';
+import type { BackfillOutcome, Gap } from './gaps.js';
 import type { WriteResult } from './readings.js';
 import { enforceDiskBudget, type DiskBudgetOptions, type DiskBudgetReport, type HistorianSize } from './budget.js';
 import { applyRetention, type RetentionCounts, type RetentionOptions } from './retention.js';
@@ -78,6 +78,8 @@ const api = {
   recordGap: (source: string, gap: { start: number; end?: number; reason: string }): Promise<number> =>
     enqueue(() => store.gaps.record(source, gap)),
   closeGap: (source: string, end: number): Promise<Gap | null> => enqueue(() => store.gaps.close(source, end)),
+  gapBackfilled: (source: string, start: number, b: { outcome: BackfillOutcome; values: number }): Promise<boolean> =>
+    enqueue(() => store.gaps.backfilled(source, start, b)),
   makeDurable: (): void => store.outbox.makeDurable(),
   settle: (ackedSeq: number): Promise<void> => enqueue(() => store.outbox.settle(ackedSeq)),
   recordError: (message: string): Promise<void> => enqueue(() => store.outbox.recordError(message)),

@@ -5,7 +5,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { Reading } from '../../shared/reading.js';
 import { DEAD_LETTER_RAW_CAP, type DeadLetter } from './dead-letters.js';
-import type { Gap } from './gaps.js';
+import type { BackfillOutcome, Gap } from './gaps.js';
 import type { WriteResult } from './readings.js';
 import type { DiskBudgetOptions, DiskBudgetReport } from './budget.js';
 import type { RetentionCounts, RetentionOptions } from './retention.js';
@@ -19,6 +19,7 @@ export interface StoreWriter {
   deadLetter(entry: DeadLetter): Promise<void>;
   recordGap(source: string, gap: { start: number; end?: number; reason: string }): Promise<number>;
   closeGap(source: string, end: number): Promise<Gap | null>;
+  gapBackfilled(source: string, start: number, b: { outcome: BackfillOutcome; values: number }): Promise<boolean>;
   /** The outbox's writes; its reads run on the main thread's read-only connection. */
   readonly outbox: {
     makeDurable(): Promise<void>;
@@ -77,6 +78,7 @@ export async function startStoreWriter(opts: WriterOptions): Promise<StoreWriter
     },
     recordGap: (source, gap) => call(() => remote.recordGap(source, gap)),
     closeGap: (source, end) => call(() => remote.closeGap(source, end)),
+    gapBackfilled: (source, start, b) => call(() => remote.gapBackfilled(source, start, b)),
     outbox: {
       makeDurable: () => call(() => remote.makeDurable()),
       settle: (seq) => call(() => remote.settle(seq)),

@@ -129,6 +129,8 @@ describe('OPC-UA source backfills gaps with HistoryRead', () => {
     const summary = lines.find((l) => l.event === 'opcua_backfill')!;
     expect(summary).toMatchObject({ source: 'plc', nodes: 2, unsupported: 0, failed: 0, truncated: 0 });
     expect(summary.values as number).toBeGreaterThanOrEqual(2 * (duringCut.length - QUEUE));
+    // The gap marker says it was filled, so it does not read like a loss.
+    expect(db.store.gaps.list({ source: 'plc' })[0]!.backfill).toEqual({ outcome: 'complete', values: summary.values });
   }, 60_000);
 
   it('without backfill the same cut leaves values missing (what the test above proves is the backfill)', async () => {

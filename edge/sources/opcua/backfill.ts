@@ -13,6 +13,7 @@ import { backoffDelay } from '../../../shared/backoff.js';
 import type { Logger } from '../../../shared/log.js';
 import type { Reading } from '../../../shared/reading.js';
 import type { Telemetry } from '../../telemetry/events.js';
+import type { BackfillOutcome } from '../../store/gaps.js';
 import type { Sink } from '../types.js';
 import type { OpcuaSourceConfig } from './config.js';
 import { numericValue, qualityOfStatus } from './decode.js';
@@ -246,6 +247,21 @@ export function createBackfiller(cfg: OpcuaSourceConfig, deps: BackfillDeps): Ba
       error = (err as Error).message;
     }
     const fields = { source: cfg.name, gapStartMs: w.start, gapEndMs: w.end, ...counts, spanClipped: clipped, durationMs: Date.now() - began };
+    const outcome: BackfillOutcome =
+      error !== undefined
+        ? 'failed'
+        : counts.nodes === 0 || counts.unsupported === counts.nodes
+          ? 'unsupported'
+          : counts.unsupported > 0 || counts.truncated > 0 || counts.failed > 0 || clipped || deps.stopping()
+            ? 'partial'
+            : 'complete';
+    // Kept with the gap marker, so a filled gap does not read like one that lost everything.
+    const sink = deps.sink();
+    try {
+      await sink?.gapBackfilled?.(cfg.name, { start: w.start, outcome, values: counts.values });
+    } catch (err) {
+      log.warn('opcua_backfill_unrecorded', { source: cfg.name, error: (err as Error).message });
+    }
     if (error !== undefined) log.warn('opcua_backfill_failed', { ...fields, error });
     else if (counts.nodes > 0) log.info('opcua_backfill', { ...fields, stopped: deps.stopping() || undefined });
   }

@@ -59,6 +59,9 @@ export function tempStore(): { store: Store; sink: Sink; readings(sensor: string
     closeGap(source, end) {
       store.gaps.close(source, end);
     },
+    gapBackfilled(source, g) {
+      store.gaps.backfilled(source, g.start, g);
+    },
   };
   const bySensor = store.db.prepare<[string], { ts: number; value: number }>(
     'SELECT r.ts, r.value FROM readings r JOIN sensors s ON s.id = r.sensor_id WHERE s.name = ? ORDER BY r.ts',
