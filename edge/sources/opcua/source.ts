@@ -255,10 +255,27 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
     }
   }
 
+  /**
+   * Creates the monitored items in calls of at most the server's MaxMonitoredItemsPerCall
+   * (OperationLimits; 0 or unreadable: 1000), since a server refuses a larger call whole
+   * (BadTooManyOperations) and PLCs often allow far fewer than a plant has tags.
+   */
   async function monitor(sub: ClientSubscription): Promise<void> {
+    let perCall = 1000;
+    try {
+      const dv = await sub.session.read({ nodeId: 'i=11714', attributeId: AttributeIds.Value });
+      const limit = Number(dv.value?.value);
+      if (dv.statusCode.isGood() && Number.isInteger(limit) && limit > 0) perCall = Math.min(limit, perCall);
+    } catch {
+      // Not readable on this server: keep the default.
+    }
+    for (let first = 0; first < items.length; first += perCall) await monitorSlice(sub, first, Math.min(items.length, first + perCall));
+  }
+
+  async function monitorSlice(sub: ClientSubscription, first: number, end: number): Promise<void> {
     const group = ClientMonitoredItemGroup.create(
       sub,
-      items.map((i) => ({ nodeId: i.nodeId, attributeId: AttributeIds.Value })),
+      items.slice(first, end).map((i) => ({ nodeId: i.nodeId, attributeId: AttributeIds.Value })),
       {
         samplingInterval: cfg.samplingIntervalMs,
         queueSize: cfg.queueSize,
@@ -273,7 +290,7 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
       TimestampsToReturn.Both,
     );
     group.on('changed', (_item, dv, index) => {
-      const item = items[index];
+      const item = items[first + index];
       if (item) onChange(item, dv);
     });
     // Monitored items are created on the server asynchronously; "connected" means values flow.
