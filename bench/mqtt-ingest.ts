@@ -41,6 +41,7 @@ await runIngestModes(settings, startAgent);
 interface Healthz {
   ok: boolean;
   deadLetters?: number;
+  eventLoop?: { p50Ms: number; p99Ms: number; maxMs: number } | null;
 }
 
 async function startAgent(brokerUrl: string, s: IngestSettings): Promise<Consumer> {
@@ -95,6 +96,10 @@ async function startAgent(brokerUrl: string, s: IngestSettings): Promise<Consume
       pid: agent.pid!,
       target: historianTarget(db),
       stored: () => count.get()!.n,
+      async eventLoop() {
+        const l = (await healthz())?.eventLoop;
+        return l ? `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms` : null;
+      },
       async check() {
         const h = await healthz();
         // At log level warn, anything but the start banner is worth showing.

@@ -77,6 +77,8 @@ export interface Consumer {
   target: IngestTarget;
   /** Extra words for the final check line (e.g. dead letters). */
   check(): Promise<string>;
+  /** The consumer's own event-loop delay over its last complete window, if it reports one. */
+  eventLoop?(): Promise<string | null>;
   /** Readings stored, counted exactly (count(*)), for the final check. */
   stored(): number;
   stop(): Promise<void>;
@@ -105,10 +107,15 @@ async function runMode(s: IngestSettings, perMsg: number, start: StartConsumer):
     await publisher.phase(target, { seconds: s.warmup }, {});
     const sat = await publisher.phase(target, { seconds: s.seconds }, pids);
     for (const l of describePhase('saturated', sat, perMsg)) console.log(l);
+    // Read right away: the agent's last complete 10 s window then lies inside the saturated phase.
+    const satLoop = await consumer.eventLoop?.();
+    if (satLoop) console.log(`  ${consumer.name} event-loop delay (last 10 s of the saturated phase): ${satLoop}`);
     if (!(await publisher.drain(target, 120_000))) throw new Error(`not drained after the saturated phase: ${fmt(publisher.sent)} sent, ${fmt(target.committed())} committed`);
     const rate = sat.committedPerS * s.load;
     const paced = await publisher.phase(target, { seconds: s.seconds, rate }, pids);
     for (const l of describePhase(`paced at ${fmt(rate)} readings/s (${s.load} × saturated)`, paced, perMsg)) console.log(l);
+    const pacedLoop = await consumer.eventLoop?.();
+    if (pacedLoop) console.log(`  ${consumer.name} event-loop delay (last 10 s of the paced phase): ${pacedLoop}`);
     const drained = await publisher.drain(target, 120_000);
     console.log(
       `  check: ${fmt(publisher.sent)} readings sent, ${fmt(consumer.stored())} stored${drained ? '' : ' (NOT DRAINED)'}, ` +
