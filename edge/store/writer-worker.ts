@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import type { Reading } from '../../shared/reading.js';
+import { fromColumns, type ReadingColumns } from './columns.js';
 import type { Synchronous } from './db.js';
 import type { DeadLetter } from './dead-letters.js';
 import type { BackfillOutcome, Gap } from './gaps.js';
@@ -73,7 +73,7 @@ let lastSize: HistorianSize | undefined;
 
 const api = {
   ready: (): boolean => true,
-  commit: (readings: readonly Reading[], source?: string): Promise<WriteResult> => enqueue(() => store.readings.write(readings, source)),
+  commit: (columns: ReadingColumns, source?: string): Promise<WriteResult> => enqueue(() => store.readings.write(fromColumns(columns), source)),
   deadLetter: (entry: DeadLetter): Promise<void> => enqueue(() => store.deadLetters.add(entry)),
   recordGap: (source: string, gap: { start: number; end?: number; reason: string }): Promise<number> =>
     enqueue(() => store.gaps.record(source, gap)),

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { Reading } from '../../shared/reading.js';
+import { toColumns, transferables } from './columns.js';
 import { DEAD_LETTER_RAW_CAP, type DeadLetter } from './dead-letters.js';
 import type { BackfillOutcome, Gap } from './gaps.js';
 import type { WriteResult } from './readings.js';
@@ -70,7 +71,10 @@ export async function startStoreWriter(opts: WriterOptions): Promise<StoreWriter
   await call(() => remote.ready());
   return {
     file: opts.file,
-    commit: (readings, source) => call(() => remote.commit(readings, source)),
+    commit: (readings, source) => {
+      const columns = toColumns(readings);
+      return call(() => remote.commit(Comlink.transfer(columns, transferables(columns)), source));
+    },
     deadLetter(e) {
       // Capped here so that a 1 MB body is not copied to the writer thread only to be cut there.
       const raw = e.raw && e.raw.length > DEAD_LETTER_RAW_CAP ? e.raw.slice(0, DEAD_LETTER_RAW_CAP) : e.raw;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildSensorId, decodeMessage, mapJsonPayload, matchTopicTemplate, parseTopicTemplate, templateFilter, type JsonMapping, type TopicTemplate } from './decode.js';
+import { MqttJsonPayload } from '../../../shared/mqtt-json.js';
+import { buildSensorId, decodeMessage, fastReadings, mapJsonPayload, matchTopicTemplate, parseTopicTemplate, templateFilter, type JsonMapping, type TopicTemplate } from './decode.js';
 
 const opts = { topicPrefix: 'factory/', maxPayloadBytes: 1024, receivedAt: Date.UTC(2026, 10, 22, 8, 0, 1) };
 const T = Date.UTC(2026, 10, 22, 8);
@@ -131,5 +132,50 @@ describe('JSON payload mapping', () => {
   it('is used by decodeMessage when configured', () => {
     const d = decodeMessage('factory/a/b', enc({ data: { v: 3.5, t: 1763798400 } }), { ...opts, json: { value: 'data.v', ts: 'data.t', tsUnit: 's' } });
     expect(d.ok && d.readings).toEqual([{ sensor: 'a/b', ts: 1763798400000, value: 3.5, quality: 'good', receivedAt: at }]);
+  });
+});
+
+describe('the strict payload fast path', () => {
+  it('accepts exactly what the schema accepts, with the same readings', () => {
+    const T = 1_763_798_400_000;
+    const item = (o: Record<string, unknown>) => o;
+    const cases: unknown[] = [
+      item({ ts: T, value: 1 }),
+      item({ ts: T, value: -1.5, quality: 'uncertain' }),
+      item({ ts: T, value: 0, quality: 'bad' }),
+      item({ ts: T, value: 1, quality: 'Good' }),
+      item({ ts: T, value: 1, quality: null }),
+      item({ ts: T, value: 1, extra: 1 }),
+      item({ ts: T, value: '1' }),
+      item({ ts: T + 0.5, value: 1 }),
+      item({ ts: T / 1000, value: 1 }),
+      item({ ts: 4_102_444_800_001, value: 1 }),
+      item({ ts: 946_684_800_000, value: 1 }),
+      item({ ts: T }),
+      item({ value: 1 }),
+      item({ ts: T, value: null }),
+      item({ ts: '2026-01-01', value: 1 }),
+      item({ ts: T, value: 1e308 * 10 }),
+      [],
+      [item({ ts: T, value: 1 }), item({ ts: T + 1, value: 2, quality: 'bad' })],
+      [item({ ts: T, value: 1 }), item({ ts: T + 1, value: 'x' })],
+      [[item({ ts: T, value: 1 })]],
+      Array.from({ length: 10_001 }, (_, i) => item({ ts: T + i, value: i })),
+      Array.from({ length: 10_000 }, (_, i) => item({ ts: T + i, value: i })),
+      null,
+      42,
+      'text',
+      Object.assign(Object.create(null) as object, { ts: T, value: 1 }),
+    ];
+    for (const json of cases) {
+      const payload = new TextEncoder().encode(JSON.stringify(json) ?? 'null');
+      const viaSchema = MqttJsonPayload.safeParse(JSON.parse(new TextDecoder().decode(payload)));
+      const fast = fastReadings(JSON.parse(new TextDecoder().decode(payload)), 'a/b', 5);
+      expect({ json: JSON.stringify(json)?.slice(0, 80), accepted: fast !== null }).toEqual({ json: JSON.stringify(json)?.slice(0, 80), accepted: viaSchema.success });
+      if (fast && viaSchema.success) {
+        const items = Array.isArray(viaSchema.data) ? viaSchema.data : [viaSchema.data];
+        expect(fast).toEqual(items.map((r) => ({ sensor: 'a/b', ts: r.ts, value: r.value, quality: r.quality ?? 'good', receivedAt: 5 })));
+      }
+    }
   });
 });
