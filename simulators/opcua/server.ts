@@ -40,8 +40,8 @@ export interface OpcuaServerOptions {
   historyCapacity?: number | undefined;
   /** History that outlives this server (see `createOpcuaHistory`): a restarted server answers for the time it was down. */
   history?: OpcuaHistory | undefined;
-  /** OperationLimits.MaxMonitoredItemsPerCall the server enforces, like a PLC's. Default 10,000. */
-  maxMonitoredItemsPerCall?: number | undefined;
+  /** OperationLimits the server enforces, like a PLC's (node-opcua's defaults otherwise). */
+  operationLimits?: { maxMonitoredItemsPerCall?: number; maxNodesPerBrowse?: number } | undefined;
   log: Logger;
 }
 
@@ -92,7 +92,7 @@ export async function startOpcuaServer(opts: OpcuaServerOptions): Promise<OpcuaS
         applicationName: { text: 'millwright simulator', locale: 'en' },
       },
       buildInfo: { productName: 'millwright simulator', manufacturerName: 'millwright' },
-      ...(opts.maxMonitoredItemsPerCall !== undefined ? { serverCapabilities: { operationLimits: { maxMonitoredItemsPerCall: opts.maxMonitoredItemsPerCall } } } : {}),
+      ...(opts.operationLimits ? { serverCapabilities: { operationLimits: opts.operationLimits } } : {}),
     });
     await server.initialize();
     served = buildAddressSpace(server, plant, history);

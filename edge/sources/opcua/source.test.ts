@@ -19,8 +19,14 @@ const T = Date.UTC(2026, 10, 22, 8);
 describe('OPC-UA source against the simulator\'s OPC-UA server', () => {
   let server: OpcuaServer;
   beforeAll(async () => {
-    // Like a PLC that takes few items per call: the source must create its items in slices.
-    server = await startOpcuaServer({ plant, port: 0, log: silentLogger, historyCapacity: 0, maxMonitoredItemsPerCall: 4 });
+    // Like a PLC that takes few operations per call: the source must browse and create its items in slices.
+    server = await startOpcuaServer({
+      plant,
+      port: 0,
+      log: silentLogger,
+      historyCapacity: 0,
+      operationLimits: { maxMonitoredItemsPerCall: 4, maxNodesPerBrowse: 3 },
+    });
   });
   afterAll(async () => {
     await server.stop();

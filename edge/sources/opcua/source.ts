@@ -16,7 +16,7 @@ import { SensorId, type Reading } from '../../../shared/reading.js';
 import type { Telemetry } from '../../telemetry/events.js';
 import type { Sink, Source, SourceStatus } from '../types.js';
 import { createBackfiller } from './backfill.js';
-import { discoverVariables } from './browse.js';
+import { discoverVariables, operationLimit } from './browse.js';
 import { createClient, identityOf } from './client.js';
 import type { OpcuaSourceConfig } from './config.js';
 import { numericValue, qualityOfStatus } from './decode.js';
@@ -261,14 +261,7 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
    * (BadTooManyOperations) and PLCs often allow far fewer than a plant has tags.
    */
   async function monitor(sub: ClientSubscription): Promise<void> {
-    let perCall = 1000;
-    try {
-      const dv = await sub.session.read({ nodeId: 'i=11714', attributeId: AttributeIds.Value });
-      const limit = Number(dv.value?.value);
-      if (dv.statusCode.isGood() && Number.isInteger(limit) && limit > 0) perCall = Math.min(limit, perCall);
-    } catch {
-      // Not readable on this server: keep the default.
-    }
+    const perCall = await operationLimit(sub.session, 'i=11714', 1000); // MaxMonitoredItemsPerCall
     for (let first = 0; first < items.length; first += perCall) await monitorSlice(sub, first, Math.min(items.length, first + perCall));
   }
 
