@@ -30,7 +30,7 @@ describe('example configs', () => {
   it('the edge example parses, with defaults filled in', () => {
     const cfg = loadConfigFile(EdgeConfig, file('edge.yaml', EXAMPLE_EDGE_CONFIG));
     expect(cfg.gateway.id).toBe('plant1-gw1');
-    expect(cfg.sources[0]).toMatchObject({ type: 'mqtt', name: 'line-broker', embeddedBroker: { port: 1884 }, reconnect: { baseMs: 500 } });
+    expect(cfg.sources[0]).toMatchObject({ type: 'mqtt', name: 'line-broker', embeddedBroker: { port: 1884 }, reconnect: { baseMs: 200, capMs: 2000 }, maxInFlight: 1000 });
     expect(cfg.sync.batchSize).toBe(5000);
     expect(cfg.log.level).toBe('info');
     expect(cfg.store.retention).toEqual({ rawDays: 30, rollup1mDays: 180, rollup1hDays: 3650, intervalMinutes: 10 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BackoffConfig, Port } from '../../../shared/config.js';
+import { Port } from '../../../shared/config.js';
 import { DEFAULT_TOPIC_PREFIX } from '../../../shared/mqtt-json.js';
 import { SPARKPLUG_NAMESPACE } from '../../../shared/sparkplug/topic.js';
 import { checkSensorIdPattern, parseTopicTemplate, templateFilter } from './decode.js';
@@ -71,7 +71,18 @@ export const MqttSourceConfig = z.strictObject({
     .default(1000)
     .describe('with url: most messages received and not yet committed and acknowledged; beyond it the agent stops reading and the broker holds the rest'),
   maxPayloadBytes: z.number().int().min(64).default(256 * 1024).describe('larger messages are dead-lettered'),
-  reconnect: BackoffConfig,
+  reconnect: z
+    .strictObject({
+      baseMs: z.number().int().min(10).default(200).describe('first retry delay'),
+      capMs: z
+        .number()
+        .int()
+        .min(100)
+        .default(2000)
+        .describe('longest retry delay; keep it ≤ 2000 for ingestion to resume within 5 s of a broker restart (DESIGN guarantee 4)'),
+    })
+    .prefault({})
+    .describe('retry delays (jittered) while the broker is unreachable; a line broker is local to its gateway, so retrying often is cheap'),
 }).superRefine((cfg, ctx) => {
   if (cfg.format !== 'json') {
     for (const key of ['topicTemplate', 'sensorId', 'json'] as const) {
@@ -112,7 +123,7 @@ export const EXAMPLE_MQTT_SOURCE = `
   subscribe: ["factory/#"]
   topicPrefix: factory/           # factory/acme/plant1/line-1/pump-1/flow -> acme/plant1/line-1/pump-1/flow
   maxPayloadBytes: 262144
-  reconnect: { baseMs: 500, capMs: 30000 }
+  reconnect: { baseMs: 200, capMs: 2000 }
 `;
 
 /** Devices that publish their own JSON on their own topics. Parsed by a test. */
