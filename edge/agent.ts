@@ -9,6 +9,7 @@ import { buildEdgeMcpServer } from './mcp/server.js';
 import { openReadOnlyDb, type SqliteDb } from './store/db.js';
 import { createOutbox } from './store/outbox.js';
 import { createHistorianQueries } from './store/queries.js';
+import { walPagesForBudget } from './store/budget.js';
 import { startStoreWriter, type StoreWriter } from './store/writer.js';
 import { createSource } from './sources/registry.js';
 import type { Sink, Source, SourceStatus } from './sources/types.js';
@@ -79,9 +80,12 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
     // thread reads through a read-only connection (status, MCP, the outbox's pending records).
     const loop = monitorEventLoop();
     started.push({ name: 'event-loop', stop: () => loop.stop() });
-    const writer = await startStoreWriter({ file: historianFile(cfg), synchronous: cfg.store.synchronous });
+    const walPages = walPagesForBudget(cfg.store.budget);
+    const writer = await startStoreWriter({ file: historianFile(cfg), synchronous: cfg.store.synchronous, walPages });
     started.push({ name: 'store', stop: () => writer.close() });
     const readDb: SqliteDb = openReadOnlyDb(writer.file);
+    // Per connection: the status measures the log against the writer's setting.
+    readDb.pragma(`wal_autocheckpoint = ${walPages}`);
     started.push({ name: 'read-db', stop: () => void readDb.close() });
     const readOutbox = createOutbox(readDb, { synchronous: cfg.store.synchronous });
     const deadLetterCount = readDb.prepare<[], number>('SELECT count(*) FROM dead_letters').pluck();

@@ -12,7 +12,7 @@ import {
   growthRate,
   measureHistorian,
   type DiskBudgetOptions,
-} from './budget.js';
+ walPagesForBudget } from './budget.js';
 import { openStore, type Store } from './store.js';
 
 /**
@@ -30,7 +30,7 @@ const reading = (i: number): Reading => {
 };
 
 function filled(n: number, file = join(mkdtempSync(join(tmpdir(), 'mw-budget-')), 'historian.sqlite')): Store {
-  const s = openStore({ file });
+  const s = openStore({ file, walPages: 1000 }) // a small budget, a small log (walPagesForBudget);
   for (let from = 0; from < n; from += 10_000) s.readings.write(Array.from({ length: Math.min(10_000, n - from) }, (_, k) => reading(from + k)));
   s.db.pragma('wal_checkpoint(TRUNCATE)');
   return s;
@@ -85,7 +85,7 @@ describe('disk budget', () => {
     // Recorded as one range, and still there after a restart.
     const file = s.file;
     s.close();
-    const again = openStore({ file });
+    const again = openStore({ file, walPages: 1000 });
     expect(again.db.prepare('SELECT category, rows, from_key, to_key FROM evictions').all()).toEqual([
       { category: 'raw_synced', rows: n, from_key: 1, to_key: n },
     ]);
@@ -251,6 +251,9 @@ describe('DiskBudgetConfig', () => {
     });
     expect(DiskBudgetConfig.safeParse({ maxMB: 100 }).success).toBe(false);
     expect(DiskBudgetConfig.safeParse({ maxMiB: 4 }).success).toBe(false);
+    // The log between checkpoints takes at most an eighth of the budget.
+    expect(walPagesForBudget(DiskBudgetConfig.parse({ maxMiB: 16 }))).toBe(512);
+    expect(walPagesForBudget(DiskBudgetConfig.parse({}))).toBe(10_000);
     expect(DiskBudgetConfig.safeParse({ lowWater: 1 }).success).toBe(false);
   });
 });

@@ -9,7 +9,7 @@ import {
   type EvictionCounts,
   type Evictor,
 } from './budget-evictors.js';
-import type { SqliteDb } from './db.js';
+import { WAL_AUTOCHECKPOINT_PAGES, type SqliteDb } from './db.js';
 
 export { EVICTION_ORDER, evictionTotals, type EvictionCategory, type EvictionCounts } from './budget-evictors.js';
 
@@ -148,6 +148,15 @@ export interface DiskBudgetReport {
   growthBytesPerSecond: number | null;
   /** At that rate, from `after` (null when not growing). */
   secondsUntilFull: number | null;
+}
+
+/**
+ * WAL pages between checkpoints for a budget: the log may take an eighth of it, at most
+ * WAL_AUTOCHECKPOINT_PAGES (db.ts). The budget charges the log at this size, so a small budget
+ * needs a small log. Pages of 4 KiB, SQLite's default.
+ */
+export function walPagesForBudget(cfg: DiskBudgetConfig): number {
+  return Math.max(100, Math.min(WAL_AUTOCHECKPOINT_PAGES, Math.floor((cfg.maxMiB * MIB) / 8 / 4096)));
 }
 
 export function diskBudgetOptions(cfg: DiskBudgetConfig, syncConfigured: boolean): Pick<DiskBudgetOptions, 'maxBytes' | 'lowWater' | 'thinUnsynced' | 'syncConfigured'> {

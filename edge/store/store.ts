@@ -16,9 +16,9 @@ export interface Store {
   close(): void;
 }
 
-export function openStore(opts: { file: string; synchronous?: Synchronous }): Store {
+export function openStore(opts: { file: string; synchronous?: Synchronous; walPages?: number }): Store {
   const synchronous = opts.synchronous ?? 'normal';
-  const db = openStoreDb(opts.file, synchronous);
+  const db = openStoreDb(opts.file, synchronous, opts.walPages);
   return {
     file: opts.file,
     db,

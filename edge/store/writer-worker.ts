@@ -13,6 +13,10 @@ import { openStore } from './store.js';
 export interface WriterOptions {
   file: string;
   synchronous: Synchronous;
+  /** WAL pages between automatic checkpoints (db.ts); kept small for a small disk budget. */
+  walPages?: number;
+  /** With synchronous=normal, a checkpoint (which fsyncs the WAL) at least this often while writing. */
+  checkpointMs?: number;
 }
 
 /**
@@ -52,18 +56,34 @@ function flush(): void {
   try {
     const results = store.readings.transaction(() => ops.map((op) => op.run()));
     ops.forEach((op, i) => op.resolve(results[i]));
+    committedSinceCheckpoint = true;
   } catch {
     // One bad call must not fail the calls grouped with it: each alone, so only it fails
     // (and a full disk fails them all, each with its own error).
     for (const op of ops) {
       try {
         op.resolve(store.readings.transaction(op.run));
+        committedSinceCheckpoint = true;
       } catch (err) {
         op.reject(err);
       }
     }
   }
 }
+
+// With synchronous=normal only a checkpoint fsyncs the WAL; a larger autocheckpoint would leave
+// more commits exposed to a power cut, so a timer bounds that by time (a PASSIVE checkpoint
+// never waits for readers). Only after commits: an idle gateway does not touch the SD card.
+let committedSinceCheckpoint = false;
+const checkpointTimer =
+  opts.synchronous === 'normal'
+    ? setInterval(() => {
+        if (!committedSinceCheckpoint || !store.db.open) return;
+        committedSinceCheckpoint = false;
+        store.db.pragma('wal_checkpoint(PASSIVE)');
+      }, opts.checkpointMs ?? 5000)
+    : undefined;
+checkpointTimer?.unref();
 
 const retentionAbort = new AbortController();
 let retentionRun: Promise<RetentionCounts> | null = null;
@@ -103,6 +123,7 @@ const api = {
   async close(): Promise<void> {
     retentionAbort.abort();
     await Promise.allSettled([retentionRun, budgetRun]);
+    clearInterval(checkpointTimer);
     if (queue.length > 0) flush();
     store.close();
   },

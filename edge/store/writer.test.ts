@@ -1,8 +1,9 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Reading } from '../../shared/reading.js';
+import { eventually } from '../../test/helpers/mqtt.js';
 import { openReadOnlyDb } from './db.js';
 import { startStoreWriter } from './writer.js';
 
@@ -50,5 +51,16 @@ describe('store writer thread', () => {
     ]);
     expect(reader.prepare('SELECT reason, length(raw) AS kept, raw_bytes FROM dead_letters').get()).toEqual({ reason: 'too big', kept: 4096, raw_bytes: 100_000 });
     reader.close();
+  });
+
+  it('checkpoints on a timer after commits, so the WAL reaches the main file without waiting for 10,000 pages', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'mw-writer-')), 'historian.sqlite');
+    const writer = await startStoreWriter({ file, synchronous: 'normal', checkpointMs: 200 });
+    const mainFileBytes = () => statSync(file).size;
+    const before = mainFileBytes();
+    await writer.commit(Array.from({ length: 5000 }, (_, i) => reading(`s/${i % 100}`, i)));
+    // A few hundred pages: far below the autocheckpoint, so only the timer can have moved them.
+    expect(await eventually(() => mainFileBytes() > before + 100_000, 5000)).toBe(true);
+    await writer.close();
   });
 });
