@@ -253,7 +253,7 @@ describe('DiskBudgetConfig', () => {
     expect(DiskBudgetConfig.safeParse({ maxMiB: 4 }).success).toBe(false);
     // The log between checkpoints takes at most an eighth of the budget.
     expect(walPagesForBudget(DiskBudgetConfig.parse({ maxMiB: 16 }))).toBe(512);
-    expect(walPagesForBudget(DiskBudgetConfig.parse({}))).toBe(10_000);
+    expect(walPagesForBudget(DiskBudgetConfig.parse({}))).toBe(4000);
     expect(DiskBudgetConfig.safeParse({ lowWater: 1 }).success).toBe(false);
   });
 });

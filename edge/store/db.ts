@@ -19,12 +19,13 @@ const MIGRATIONS = new URL('./migrations/', import.meta.url);
  * WAL pages between automatic checkpoints. SQLite's default (1000 pages, 4 MiB) is reached by
  * almost every commit when a batch touches many sensors (each dirties its own index pages), and
  * each checkpoint then writes those pages to the main file again: measured, one reading per
- * message from 1,000 sensors went from 20k to 30k messages/s with 10,000 (bench/RESULTS.md).
- * Fewer checkpoints also means fewer SD-card writes, since a page changed by ten commits is
- * copied once. The writer thread checkpoints on a timer as well, which bounds by time what a
+ * message from 1,000 sensors went from 20k to 28.7k messages/s with 4,000 pages (16 MiB) and
+ * 27.7k with 10,000, whose larger checkpoints held commits longer (paced p99 latency 43 ms with
+ * 4,000 against 65 ms with 10,000; bench/RESULTS.md). Fewer checkpoints also means fewer SD-card
+ * writes, since a page changed by several commits is copied once. The writer thread checkpoints on a timer as well, which bounds by time what a
  * power cut can take with synchronous=normal (edge/store/writer-worker.ts).
  */
-export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
+export const WAL_AUTOCHECKPOINT_PAGES = 4000;
 
 /** Opens the historian for writing, applying pending migrations. */
 export function openStoreDb(file: string, synchronous: Synchronous = 'normal', walPages = WAL_AUTOCHECKPOINT_PAGES): SqliteDb {

@@ -53,7 +53,7 @@ describe('store writer thread', () => {
     reader.close();
   });
 
-  it('checkpoints on a timer after commits, so the WAL reaches the main file without waiting for 10,000 pages', async () => {
+  it('checkpoints on a timer after commits, so the WAL reaches the main file without waiting for the autocheckpoint', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'mw-writer-')), 'historian.sqlite');
     const writer = await startStoreWriter({ file, synchronous: 'normal', checkpointMs: 200 });
     const mainFileBytes = () => statSync(file).size;
