@@ -110,7 +110,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const lag = s.sync ? `${s.sync.lagSeconds.toFixed(1)} s` : '-';
     const err = s.sync?.lastError ? ` · last error: ${s.sync.lastError}` : '';
     const perSource = s.sources.map((x) => `${x.type} ${x.state}`).join(', ');
-    return `ingested ${s.storedReadings} · synced ${s.sync?.ackedSeq ?? 0} · lag ${lag} · dead-lettered ${s.deadLetters} · ${perSource}${err}`;
+    const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+    const full = s.disk.secondsUntilFull === null ? '' : `, full in ${formatDuration(s.disk.secondsUntilFull)}`;
+    const disk = `disk ${mib(s.disk.usedBytes)} of ${mib(s.disk.maxBytes)}${full}${s.disk.overBudget ? ' OVER BUDGET' : ''}`;
+    return `ingested ${s.storedReadings} · synced ${s.sync?.ackedSeq ?? 0} · lag ${lag} · dead-lettered ${s.deadLetters} · ${disk} · ${perSource}${err}`;
   };
   const timer = setInterval(() => say(statusLine()), 3000);
 
@@ -134,4 +137,19 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** 90061 s -> "1 d 1 h": the order of magnitude an operator plans by. */
+function formatDuration(seconds: number): string {
+  const units: [string, number][] = [['d', 86_400], ['h', 3600], ['min', 60], ['s', 1]];
+  const parts: string[] = [];
+  let rest = Math.round(seconds);
+  for (const [name, size] of units) {
+    if (rest >= size || (parts.length === 0 && size === 1)) {
+      parts.push(`${Math.floor(rest / size)} ${name}`);
+      rest %= size;
+    }
+    if (parts.length === 2) break;
+  }
+  return parts.join(' ');
 }
