@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, eventually, testBroker, type TestBroker } from '../../../test/helpers/mqtt.js';
 import { startSession, type Message, type SessionOptions } from './session.js';
@@ -97,6 +98,23 @@ describe('MQTT session (batched acknowledgement after commit)', () => {
     expect(new Set(got)).toEqual(new Set(Array.from({ length: 20 }, (_, i) => String(i))));
     await second.stop();
     await pub.endAsync();
+  });
+
+  it('gives up on a broker that accepts TCP but never answers, says so, and keeps trying', async () => {
+    const silent = createServer(() => {}); // accepts, never sends a CONNACK
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as AddressInfo).port;
+    const errors: string[] = [];
+    const session = startSession({
+      ...options(broker, 'silent', async () => {}),
+      url: `mqtt://127.0.0.1:${port}`,
+      connectTimeoutMs: 300,
+      onOffline: ({ error }) => errors.push(error ?? ''),
+    });
+    expect(await eventually(() => errors.length >= 2, 10_000)).toBe(true);
+    expect(errors[0]).toBe('no answer from the broker within 0.3 s');
+    await session.stop();
+    silent.close();
   });
 
   it('says why a broker refuses the connection, and keeps trying', async () => {

@@ -18,6 +18,8 @@ export interface SessionOptions {
   /** Most QoS 1 messages received and not yet acknowledged; beyond it the socket is paused. */
   maxInFlight: number;
   reconnect: BackoffOptions;
+  /** Connect and CONNACK must come within this; default 10 s. */
+  connectTimeoutMs?: number;
   /**
    * Commits a batch of messages in arrival order. The PUBACKs go out only after it resolves; if it
    * rejects, nothing of the batch is acknowledged and the broker redelivers it on the next session.
@@ -34,6 +36,8 @@ export interface Session {
   /** Stops reading, lets the commit under way finish and acknowledges it, then disconnects. */
   stop(): Promise<void>;
 }
+
+const CONNECT_TIMEOUT_MS = 10_000;
 
 const CONNACK_REFUSED: Record<number, string> = {
   1: 'unacceptable protocol version',
@@ -76,6 +80,13 @@ export function startSession(opts: SessionOptions): Session {
   function open(): void {
     const s = secure ? tlsConnect({ host, port, servername: host }) : netConnect({ host, port });
     socket = s;
+    // A host that drops packets leaves a connect (or a CONNACK) pending for minutes; give up and
+    // retry instead. Cleared once the broker has accepted the session.
+    const connectTimeoutMs = opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+    s.setTimeout(connectTimeoutMs, () => {
+      lastError = `no answer from the broker within ${connectTimeoutMs / 1000} s`;
+      s.destroy();
+    });
     queue = [];
     unacked = 0;
     s.setNoDelay(true);
@@ -139,6 +150,7 @@ export function startSession(opts: SessionOptions): Session {
             return;
           }
           attempt = 0;
+          s.setTimeout(0);
           // Subscribing again with a session present is harmless and covers a broker that lost it.
           send(s, { cmd: 'subscribe', messageId: 1, subscriptions: opts.subscribe.map((topic) => ({ topic, qos: 1 as const })) });
           sessionPresent = packet.sessionPresent;
