@@ -5,8 +5,9 @@
  * Mosquitto that nobody reads, since the CLI always publishes) and `millwright edge` (one opcua
  * source browsing the simulator's address space, sync off). Once the agent has seen every tag
  * and has run for --warmup seconds, samples for --seconds: the agent's CPU (all threads, % of
- * one core, from /proc/<pid>/stat) and RSS, the simulator's CPU, and readings/s committed
- * (max(seq) of the historian's readings, read-only). Prints its figures; it asserts nothing.
+ * one core, from /proc/<pid>/stat) and RSS, the bytes it wrote to storage (/proc/<pid>/io), the
+ * simulator's CPU, and readings/s committed (the historian's filed seqs plus its landed readings,
+ * read-only). Prints its figures; it asserts nothing.
  *
  * Run: npm run bench:opcua -- [--seconds 60] [--warmup 20] [--scenario scale-10k] [--machines N]
  *      [--sampling-ms 1000] [--publishing-ms 1000]
@@ -19,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { canConnect, cpuSeconds, fmt, freePort, rssMb, sleep, startMosquitto, stopChild, tail, waitUntil, watchProcess } from './lib/proc.js';
+import { canConnect, cpuSeconds, fmt, freePort, rssMb, sleep, startMosquitto, stopChild, tail, waitUntil, watchProcess, writeBytes } from './lib/proc.js';
 
 const { values } = parseArgs({
   options: {
@@ -97,7 +98,8 @@ try {
   const hist = new Database(join(dir, 'edge', 'historian.sqlite'), { readonly: true, fileMustExist: true });
   db = hist;
   hist.pragma('busy_timeout = 5000');
-  const maxSeq = hist.prepare<[], { n: number | null }>('SELECT max(seq) AS n FROM readings');
+  // Every reading ever committed: filed ones have seqs 1..max, landed ones are not filed yet.
+  const maxSeq = hist.prepare<[], { n: number | null }>('SELECT (SELECT coalesce(max(seq), 0) FROM readings) + (SELECT count(*) FROM landing) AS n');
   const sensorsSeen = hist.prepare<[], { n: number }>('SELECT count(*) AS n FROM sensors');
   const committed = () => maxSeq.get()?.n ?? 0;
 
@@ -129,6 +131,7 @@ try {
   const agentWatch = watchProcess(edge.pid!);
   const simWatch = watchProcess(sim.pid!);
   const c0 = committed();
+  const w0 = writeBytes(edge.pid!);
   const s0 = performance.now();
   const slices: string[] = [];
   let sliceCpu = cpuSeconds(edge.pid!);
@@ -146,7 +149,9 @@ try {
     sliceAt = now;
   }
   const wall = (performance.now() - s0) / 1000;
-  const rate = (committed() - c0) / wall;
+  const readings = committed() - c0;
+  const rate = readings / wall;
+  const written = writeBytes(edge.pid!) - w0;
   const agentUse = agentWatch.stop();
   const simUse = simWatch.stop();
   const health = await healthz();
@@ -154,6 +159,7 @@ try {
   console.log(`measured ${wall.toFixed(0)} s:`);
   console.log(`  readings committed: ${fmt(rate)}/s (${((rate / tags) * 100).toFixed(1)}% of ${fmt(tags)} tags × 1 Hz)`);
   console.log(`  agent:     CPU ${agentUse.cpuPct.toFixed(1)}% of one core (all threads), RSS ${agentUse.rssEndMb.toFixed(0)} MB (peak ${agentUse.rssMaxMb.toFixed(0)} MB)`);
+  console.log(`  agent storage writes: ${(written / wall / 2 ** 20).toFixed(1)} MiB/s, ${fmt(written / readings)} bytes per reading (WAL, checkpoints, main file)`);
   console.log(`  simulator: CPU ${simUse.cpuPct.toFixed(1)}% of one core, RSS ${simUse.rssEndMb.toFixed(0)} MB (serving OPC-UA and publishing to an unread broker)`);
   console.log(`  every 10 s (agent CPU, committed, RSS): ${slices.join(' | ')}`);
   const src = health?.sources?.[0];

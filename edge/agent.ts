@@ -125,6 +125,7 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
       span: (records) => readOutbox.span(records),
       state: () => readOutbox.state(),
       ...writer.outbox,
+      fileLanded: () => writer.fileLanded(),
     };
     const sync =
       cfg.sync.url && cfg.sync.token
@@ -164,7 +165,8 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
       return {
         gateway: cfg.gateway.id,
         counters: { ...telemetry.counters },
-        storedReadings: o.lastSeq,
+        // Every reading ever committed: those filed with a seq, and those landed since.
+        storedReadings: o.lastSeq + o.landed,
         deadLetters: deadLetterCount.get() ?? 0,
         sync: sync?.status() ?? null,
         sources: sources.map((s) => s.status()),

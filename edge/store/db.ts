@@ -35,6 +35,9 @@ export function openStoreDb(file: string, synchronous: Synchronous = 'normal', w
   db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('busy_timeout = 5000');
   db.pragma(`wal_autocheckpoint = ${Math.max(100, Math.floor(walPages))}`);
+  // A filing of many sensors is one transaction of thousands of pages (readings.ts), and the WAL
+  // file keeps its largest size unless told otherwise: shrink it back after each checkpoint.
+  db.pragma(`journal_size_limit = ${Math.max(100, Math.floor(walPages)) * 4096}`);
   migrate(db);
   return db;
 }

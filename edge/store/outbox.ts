@@ -14,8 +14,13 @@ export interface BatchSpan {
 export interface OutboxState {
   ackedSeq: number;
   lastSeq: number;
-  /** Records still to send: seqs above ackedSeq through lastSeq, less those the budget evicted. */
+  /**
+   * Records still to send: seqs above ackedSeq through lastSeq, less those the budget evicted,
+   * plus the landed readings, which get their seq when filed (migrations/007_landing.sql).
+   */
   pending: number;
+  /** Committed readings not yet filed, so not yet in the stream by seq. */
+  landed: number;
   /** Gateway receive time of the oldest reading not yet acknowledged by the cloud. */
   oldestPendingAt: number | null;
   lastSuccessAt: number | null;
@@ -80,6 +85,7 @@ export function createOutbox(db: SqliteDb, opts: { synchronous: 'normal' | 'full
   const oldestStmt = db.prepare<[number], { at: number | null }>(
     'SELECT received_at AS at FROM readings WHERE seq > ? ORDER BY seq LIMIT 1',
   );
+  const landedStmt = db.prepare<[], { n: number; at: number | null }>('SELECT count(*) AS n, min(received_at) AS at FROM landing');
 
   // Raw-reading evictions whose range reaches above a seq; ranges never hold a stored reading.
   const evictedStmt = db.prepare<[number, number], { from_key: number; to_key: number }>(
@@ -145,11 +151,15 @@ export function createOutbox(db: SqliteDb, opts: { synchronous: 'normal' | 'full
       const c = cursor.get(stream);
       const ackedSeq = c?.acked_seq ?? 0;
       const lastSeq = lastSeqStmt.get()?.seq ?? 0;
+      const landed = landedStmt.get()!;
+      const filedOldest = oldestStmt.get(ackedSeq)?.at ?? null;
       return {
         ackedSeq,
         lastSeq,
-        pending: Math.max(0, lastSeq - ackedSeq - countOf(evictedWithin(ackedSeq + 1, lastSeq))),
-        oldestPendingAt: oldestStmt.get(ackedSeq)?.at ?? null,
+        pending: Math.max(0, lastSeq - ackedSeq - countOf(evictedWithin(ackedSeq + 1, lastSeq))) + landed.n,
+        landed: landed.n,
+        // Filed readings arrived before landed ones, unless the filed are all sent.
+        oldestPendingAt: filedOldest ?? landed.at,
         lastSuccessAt: c?.last_success_at ?? null,
         lastError: c?.last_error ?? null,
         lastErrorAt: c?.last_error_at ?? null,

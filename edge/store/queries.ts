@@ -54,17 +54,33 @@ interface BucketRow {
   sum: number;
 }
 
+function addRow(acc: Map<number, BucketRow>, r: BucketRow): void {
+  const a = acc.get(r.b);
+  if (a === undefined) return void acc.set(r.b, { ...r });
+  a.n += r.n;
+  a.bad += r.bad;
+  a.sum += r.sum;
+  if (r.min !== null && (a.min === null || r.min < a.min)) a.min = r.min;
+  if (r.max !== null && (a.max === null || r.max > a.max)) a.max = r.max;
+}
+
 export function createHistorianQueries(db: SqliteDb): HistorianQueries {
   const list = db.prepare<[string, number, string, number], { id: number; name: string; first_seen: number }>(
     `SELECT id, name, first_seen FROM sensors
       WHERE name > ? AND substr(name, 1, ?) = ? ORDER BY name LIMIT ?`,
   );
-  const latest = db.prepare<[number], { ts: number; value: number; quality: number }>(
-    'SELECT ts, value, quality FROM readings WHERE sensor_id = ? ORDER BY ts DESC LIMIT 1',
+  // Committed readings are in `readings` or, until the writer files them, in `landing`
+  // (migrations/007_landing.sql); every query below reads both. A reading is never in both.
+  const latest = db.prepare<{ id: number }, { ts: number; value: number; quality: number }>(
+    `SELECT ts, value, quality FROM (SELECT ts, value, quality FROM readings WHERE sensor_id = @id ORDER BY ts DESC LIMIT 1)
+     UNION ALL SELECT ts, value, quality FROM (SELECT ts, value, quality FROM landing WHERE sensor_id = @id ORDER BY ts DESC LIMIT 1)
+     ORDER BY ts DESC LIMIT 1`,
   );
   const idOf = db.prepare<[string], { id: number }>('SELECT id FROM sensors WHERE name = ?');
-  const bounds = db.prepare<[number], { lo: number | null; hi: number | null }>(
-    'SELECT min(ts) AS lo, max(ts) AS hi FROM readings WHERE sensor_id = ?',
+  const bounds = db.prepare<{ id: number }, { lo: number | null; hi: number | null }>(
+    `SELECT min(lo) AS lo, max(hi) AS hi FROM (
+       SELECT min(ts) AS lo, max(ts) AS hi FROM readings WHERE sensor_id = @id
+       UNION ALL SELECT min(ts), max(ts) FROM landing WHERE sensor_id = @id)`,
   );
   // Rollups outlive raw readings (age retention, the disk budget), so they bound "all of it" too.
   const rollupBounds = db.prepare<[number, number], { lo: number | null; hi: number | null }>(
@@ -77,7 +93,7 @@ export function createHistorianQueries(db: SqliteDb): HistorianQueries {
   ).pluck();
   /** First and last reading, or the rollups' bounds where they reach past the raw readings left. */
   const extent = (id: number): { lo: number | null; hi: number | null } => {
-    const r = bounds.get(id)!;
+    const r = bounds.get({ id })!;
     const g = rollupBounds.get(id, id)!;
     const lo = r.lo === null || (g.lo !== null && g.lo < r.lo - (r.lo % MINUTE_MS)) ? g.lo : r.lo;
     return { lo, hi: r.hi ?? g.hi };
@@ -91,24 +107,45 @@ export function createHistorianQueries(db: SqliteDb): HistorianQueries {
     const lastStart = Math.floor((to + 1) / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
     if (lastStart < lo) return false;
     const rolled = rolledCount.get(id, lo, lastStart) ?? 0;
-    return rolled > 0 && rolled > countUpTo.get(id, lo, lastStart + MINUTE_MS - 1, rolled)!.n;
+    // Filed readings only: landed ones are in no rollup yet.
+    return rolled > 0 && rolled > countFiled.get(id, lo, lastStart + MINUTE_MS - 1, rolled)!.n;
   };
-  const raw = db.prepare<[number, number, number], { ts: number; value: number; quality: number }>(
-    'SELECT ts, value, quality FROM readings WHERE sensor_id = ? AND ts >= ? AND ts <= ? ORDER BY ts, seq',
+  const raw = db.prepare<{ id: number; from: number; to: number }, { ts: number; value: number; quality: number }>(
+    `SELECT ts, value, quality FROM (
+       SELECT ts, value, quality FROM readings WHERE sensor_id = @id AND ts >= @from AND ts <= @to
+       UNION ALL SELECT ts, value, quality FROM landing WHERE sensor_id = @id AND ts >= @from AND ts <= @to)
+     ORDER BY ts`,
   );
   // Parameters bind as REAL, so the division is floored by hand (every operand is >= 0 here).
-  const bucketed = db.prepare<[number, number, number, number, number, number], BucketRow>(
-    `SELECT CAST((ts - ?) / ? AS INTEGER) AS b, count(*) AS n, sum(quality = 2) AS bad,
-            min(CASE WHEN quality < 2 THEN value END) AS min,
-            max(CASE WHEN quality < 2 THEN value END) AS max,
-            coalesce(sum(CASE WHEN quality < 2 THEN value END), 0.0) AS sum
-       FROM readings WHERE sensor_id = ? AND ts >= ? AND ts <= ?
-      GROUP BY b ORDER BY b LIMIT ?`,
-  );
+  const bucketedIn = (table: 'readings' | 'landing') =>
+    db.prepare<[number, number, number, number, number, number], BucketRow>(
+      `SELECT CAST((ts - ?) / ? AS INTEGER) AS b, count(*) AS n, sum(quality = 2) AS bad,
+              min(CASE WHEN quality < 2 THEN value END) AS min,
+              max(CASE WHEN quality < 2 THEN value END) AS max,
+              coalesce(sum(CASE WHEN quality < 2 THEN value END), 0.0) AS sum
+         FROM ${table} WHERE sensor_id = ? AND ts >= ? AND ts <= ?
+        GROUP BY b ORDER BY b LIMIT ?`,
+    );
+  const bucketedFiled = bucketedIn('readings');
+  const bucketedLanded = bucketedIn('landing');
   // Counts up to limit rows only, so deciding "raw or buckets" never scans a long range.
-  const countUpTo = db.prepare<[number, number, number, number], { n: number }>(
-    'SELECT count(*) AS n FROM (SELECT 1 FROM readings WHERE sensor_id = ? AND ts >= ? AND ts <= ? LIMIT ?)',
-  );
+  const countIn = (table: 'readings' | 'landing') =>
+    db.prepare<[number, number, number, number], { n: number }>(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM ${table} WHERE sensor_id = ? AND ts >= ? AND ts <= ? LIMIT ?)`,
+    );
+  const countFiled = countIn('readings');
+  const countLanded = countIn('landing');
+  const countUpTo = (id: number, from: number, to: number, limit: number): number => {
+    const n = countFiled.get(id, from, to, limit)!.n;
+    return n >= limit ? n : n + countLanded.get(id, from, to, limit - n)!.n;
+  };
+  /** Raw buckets of width w from `from` over [a, b], of filed and landed readings. */
+  const bucketed = (from: number, w: number, id: number, a: number, b: number): BucketRow[] => {
+    const acc = new Map<number, BucketRow>();
+    for (const r of bucketedFiled.all(from, w, id, a, b, Number.MAX_SAFE_INTEGER)) addRow(acc, r);
+    for (const r of bucketedLanded.all(from, w, id, a, b, Number.MAX_SAFE_INTEGER)) addRow(acc, r);
+    return [...acc.values()].sort((x, y) => x.b - y.b);
+  };
   // The rollup buckets that lie wholly in [lo, to] and in one query bucket.
   const fromRollup = (table: string) =>
     db.prepare<{ from: number; w: number; g: number; id: number; lo: number; to: number }, BucketRow>(
@@ -127,15 +164,7 @@ export function createHistorianQueries(db: SqliteDb): HistorianQueries {
   /** Buckets of width w from `from`, read from the rollup of grain g plus raw readings where it cannot serve. */
   const rolledUp = (id: number, from: number, to: number, w: number, g: number, stmt: (typeof rollups)[number]['stmt']): BucketRow[] => {
     const acc = new Map<number, BucketRow>();
-    const fold = (r: BucketRow) => {
-      const a = acc.get(r.b);
-      if (a === undefined) return void acc.set(r.b, { ...r });
-      a.n += r.n;
-      a.bad += r.bad;
-      a.sum += r.sum;
-      if (r.min !== null && (a.min === null || r.min < a.min)) a.min = r.min;
-      if (r.max !== null && (a.max === null || r.max > a.max)) a.max = r.max;
-    };
+    const fold = (r: BucketRow) => addRow(acc, r);
     const floorG = (t: number) => t - (((t % g) + g) % g);
     const lo = floorG(from) === from ? from : floorG(from) + g;
     for (const r of stmt.all({ from, w, g, id, lo, to })) fold(r);
@@ -148,8 +177,10 @@ export function createHistorianQueries(db: SqliteDb): HistorianQueries {
     for (const start of cut) {
       const a = Math.max(start, from);
       const b = Math.min(start + g - 1, to);
-      if (a <= b) for (const r of bucketed.all(from, w, id, a, b, Number.MAX_SAFE_INTEGER)) fold(r);
+      if (a <= b) for (const r of bucketedFiled.all(from, w, id, a, b, Number.MAX_SAFE_INTEGER)) fold(r);
     }
+    // Landed readings are in no rollup: all of them in the range, wherever they fall.
+    for (const r of bucketedLanded.all(from, w, id, from, to, Number.MAX_SAFE_INTEGER)) fold(r);
     return [...acc.values()].sort((x, y) => x.b - y.b);
   };
 
@@ -172,7 +203,7 @@ export function createHistorianQueries(db: SqliteDb): HistorianQueries {
       })),
     listSensors({ prefix = '', limit, after = '' }) {
       return list.all(after, prefix.length, prefix, limit).map((r) => {
-        const l = latest.get(r.id);
+        const l = latest.get({ id: r.id });
         return {
           sensor: r.name,
           firstSeen: r.first_seen,
@@ -187,17 +218,17 @@ export function createHistorianQueries(db: SqliteDb): HistorianQueries {
       const from = range.from ?? b?.lo ?? 0;
       const to = range.to ?? b?.hi ?? from;
       if (id === undefined) return { sensor, from, to, count: 0, downsampled: false, points: [] };
-      const upTo = countUpTo.get(id, from, to, maxPoints + 1)!.n;
+      const upTo = countUpTo(id, from, to, maxPoints + 1);
       // Raw readings evicted while their rollups stay: answer from the rollups, whole minutes.
       const rawEvicted = upTo <= maxPoints && rawEvictedIn(id, from, to);
       if (upTo <= maxPoints && !rawEvicted) {
-        const points = raw.all(id, from, to).map((r) => ({ ts: r.ts, value: r.value, quality: qualityFromCode(r.quality) }));
+        const points = raw.all({ id, from, to }).map((r) => ({ ts: r.ts, value: r.value, quality: qualityFromCode(r.quality) }));
         return { sensor, from, to, count: upTo, downsampled: false, points };
       }
       const width = bucketWidth(to - from + 1, maxPoints);
       const bucketMs = rawEvicted ? Math.ceil(width / MINUTE_MS) * MINUTE_MS : width;
       const rollup = rollups.find((r) => bucketMs % r.widthMs === 0 && (r.widthMs === MINUTE_MS || from % r.widthMs === 0));
-      const rows = rollup ? rolledUp(id, from, to, bucketMs, rollup.widthMs, rollup.stmt).slice(0, maxPoints) : bucketed.all(from, bucketMs, id, from, to, maxPoints);
+      const rows = (rollup ? rolledUp(id, from, to, bucketMs, rollup.widthMs, rollup.stmt) : bucketed(from, bucketMs, id, from, to)).slice(0, maxPoints);
       const buckets = rows.map((r) => ({
         start: from + r.b * bucketMs,
         count: r.n,

@@ -63,6 +63,11 @@ export class RollupBatch {
     }
   }
 
+  /** Sensors with at least one reading added. */
+  get sensors(): number {
+    return this.minutes.size;
+  }
+
   get size(): number {
     let n = 0;
     for (const m of this.minutes.values()) n += m.size;

@@ -16,18 +16,26 @@ export interface Store {
   close(): void;
 }
 
-export function openStore(opts: { file: string; synchronous?: Synchronous; walPages?: number }): Store {
+/**
+ * `deferFiling`: readings land in `landing` and are filed into `readings` when the owner calls
+ * `readings.file()` (the writer thread does, on its own policy); without it each write files.
+ */
+export function openStore(opts: { file: string; synchronous?: Synchronous; walPages?: number; deferFiling?: boolean; clock?: () => number }): Store {
   const synchronous = opts.synchronous ?? 'normal';
   const db = openStoreDb(opts.file, synchronous, opts.walPages);
+  const readings = createReadingWriter(db, { deferFiling: opts.deferFiling ?? false, ...(opts.clock ? { clock: opts.clock } : {}) });
+  // A crash's landed readings are filed before anything reads the stream by seq.
+  if (readings.landed().rows > 0) readings.file();
   return {
     file: opts.file,
     db,
-    readings: createReadingWriter(db),
+    readings,
     deadLetters: createDeadLetterStore(db),
     gaps: createGapStore(db),
     outbox: createOutbox(db, { synchronous }),
     close() {
       if (!db.open) return;
+      if (readings.landed().rows > 0) readings.file();
       // Folding the WAL back into the main file on a clean stop keeps the next start fast.
       db.pragma('wal_checkpoint(TRUNCATE)');
       db.close();

@@ -5,9 +5,10 @@ import { fromColumns, type ReadingColumns } from './columns.js';
 import type { Synchronous } from './db.js';
 import type { DeadLetter } from './dead-letters.js';
 import type { BackfillOutcome, Gap } from './gaps.js';
-import type { WriteResult } from './readings.js';
+import type { FileResult, WriteResult } from './readings.js';
 import { enforceDiskBudget, type DiskBudgetOptions, type DiskBudgetReport, type HistorianSize } from './budget.js';
 import { applyRetention, type RetentionCounts, type RetentionOptions } from './retention.js';
+import { filingDue, FILING } from './filing.js';
 import { openStore } from './store.js';
 
 export interface WriterOptions {
@@ -17,6 +18,8 @@ export interface WriterOptions {
   walPages?: number;
   /** With synchronous=normal, a checkpoint (which fsyncs the WAL) at least this often while writing. */
   checkpointMs?: number;
+  /** The longest a committed reading waits in `landing` before it is filed (filing.ts). */
+  fileWithinMs?: number;
 }
 
 /**
@@ -29,7 +32,7 @@ export interface WriterOptions {
  * data is committed.
  */
 const opts = workerData as WriterOptions;
-const store = openStore(opts);
+const store = openStore({ ...opts, deferFiling: true });
 
 interface Op {
   run: () => unknown;
@@ -57,6 +60,7 @@ function flush(): void {
     const results = store.readings.transaction(() => ops.map((op) => op.run()));
     ops.forEach((op, i) => op.resolve(results[i]));
     committedSinceCheckpoint = true;
+    lastCommitAt = Date.now();
   } catch {
     // One bad call must not fail the calls grouped with it: each alone, so only it fails
     // (and a full disk fails them all, each with its own error).
@@ -68,8 +72,24 @@ function flush(): void {
         op.reject(err);
       }
     }
+    lastCommitAt = Date.now();
+  }
+  fileIfDue();
+}
+
+const fileWithinMs = opts.fileWithinMs ?? FILING.fileWithinMs;
+let lastCommitAt = 0;
+
+function fileIfDue(): void {
+  if (!store.db.open || !filingDue(store.readings.landed(), Date.now(), lastCommitAt, fileWithinMs)) return;
+  try {
+    store.readings.file();
+  } catch {
+    // A full disk or an I/O error: the readings stay landed (committed) and the next check retries.
   }
 }
+const filingTimer = setInterval(fileIfDue, 100);
+filingTimer.unref();
 
 // With synchronous=normal only a checkpoint fsyncs the WAL; a larger autocheckpoint would leave
 // more commits exposed to a power cut, so a timer bounds that by time (a PASSIVE checkpoint
@@ -84,6 +104,15 @@ const checkpointTimer =
       }, opts.checkpointMs ?? 5000)
     : undefined;
 checkpointTimer?.unref();
+
+function fileNow(): void {
+  if (store.readings.landed().rows === 0) return;
+  try {
+    store.readings.file();
+  } catch {
+    // Left landed; the run that follows sees the readings as they are.
+  }
+}
 
 const retentionAbort = new AbortController();
 let retentionRun: Promise<RetentionCounts> | null = null;
@@ -101,6 +130,9 @@ const api = {
   gapBackfilled: (source: string, start: number, b: { outcome: BackfillOutcome; values: number }): Promise<boolean> =>
     enqueue(() => store.gaps.backfilled(source, start, b)),
   makeDurable: (): void => store.outbox.makeDurable(),
+  // Not in a group commit: file() forgets its landed count on success, which a group's failed
+  // COMMIT would make untrue. Between group commits, so every call resolved before is landed.
+  fileLanded: (): FileResult => store.readings.file(),
   settle: (ackedSeq: number): Promise<void> => enqueue(() => store.outbox.settle(ackedSeq)),
   recordError: (message: string): Promise<void> => enqueue(() => store.outbox.recordError(message)),
   reject: (b: { firstSeq: number; lastSeq: number; status: number | null; reason: string }): Promise<void> =>
@@ -108,12 +140,15 @@ const api = {
   /** One age-retention run; its transactions interleave with the group commits. */
   retention(o: Omit<RetentionOptions, 'signal'>): Promise<RetentionCounts> {
     if (retentionRun) return retentionRun;
+    // Retention deletes by the rollups' coverage and the acked seq: landed readings have neither yet.
+    fileNow();
     retentionRun = applyRetention(store.db, { ...o, signal: retentionAbort.signal }).finally(() => (retentionRun = null));
     return retentionRun;
   },
   /** One disk-budget check; evictions run in short transactions between the group commits. */
   diskBudget(o: Omit<DiskBudgetOptions, 'signal' | 'now' | 'previous'>): Promise<DiskBudgetReport> {
     if (budgetRun) return budgetRun;
+    fileNow();
     budgetRun = enforceDiskBudget(store.db, { ...o, signal: retentionAbort.signal, ...(lastSize ? { previous: lastSize } : {}) })
       .then((r) => ((lastSize = r.after), r))
       .finally(() => (budgetRun = null));
@@ -124,6 +159,7 @@ const api = {
     retentionAbort.abort();
     await Promise.allSettled([retentionRun, budgetRun]);
     clearInterval(checkpointTimer);
+    clearInterval(filingTimer);
     if (queue.length > 0) flush();
     store.close();
   },

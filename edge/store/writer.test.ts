@@ -15,7 +15,8 @@ describe('store writer thread', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'mw-writer-')), 'historian.sqlite');
     const writer = await startStoreWriter({ file, synchronous: 'normal' });
     const reader = openReadOnlyDb(file);
-    const count = reader.prepare<[], number>('SELECT count(*) FROM readings').pluck();
+    // Committed readings are landed or already filed (migrations/007_landing.sql).
+    const count = reader.prepare<[], number>('SELECT (SELECT count(*) FROM readings) + (SELECT count(*) FROM landing)').pluck();
     // 200 calls issued at once: grouped into few transactions, each resolved with its own result.
     const calls = Array.from({ length: 200 }, (_, i) => writer.commit([reading(`s/${i % 7}`, i), reading(`s/${i % 7}`, i)]));
     const results = await Promise.all(calls);
@@ -24,8 +25,10 @@ describe('store writer thread', () => {
     const one = await writer.commit([reading('s/late', 1000)]);
     expect(one).toEqual({ written: 1, duplicates: 0 });
     expect(count.get()).toBe(201);
-    const seqs = reader.prepare<[], number>('SELECT seq FROM readings ORDER BY seq').pluck().all();
-    expect(seqs).toEqual(Array.from({ length: 201 }, (_, i) => i + 1));
+    // Filed once the writer is idle for a moment, with a dense stream of seqs.
+    const seqs = reader.prepare<[], number>('SELECT seq FROM readings ORDER BY seq').pluck();
+    expect(await eventually(() => seqs.all().length === 201, 5000)).toBe(true);
+    expect(seqs.all()).toEqual(Array.from({ length: 201 }, (_, i) => i + 1));
     reader.close();
     await writer.close();
   });
@@ -50,6 +53,29 @@ describe('store writer thread', () => {
       { seq: 2, ts: T + 3 },
     ]);
     expect(reader.prepare('SELECT reason, length(raw) AS kept, raw_bytes FROM dead_letters').get()).toEqual({ reason: 'too big', kept: 4096, raw_bytes: 100_000 });
+    reader.close();
+  });
+
+  it('files landed readings under steady load, within fileWithinMs, though the writer is never idle', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'mw-writer-')), 'historian.sqlite');
+    const writer = await startStoreWriter({ file, synchronous: 'normal', fileWithinMs: 500 });
+    const reader = openReadOnlyDb(file);
+    const filed = reader.prepare<[], number>('SELECT count(*) FROM readings').pluck();
+    // One reading each from 1,000 sensors every 50 ms: never idle, and each sensor has far fewer
+    // than the readings that would make a filing worth it by itself.
+    let i = 0;
+    let sawFiled = 0;
+    const start = Date.now();
+    while (Date.now() - start < 2000) {
+      await writer.commit(Array.from({ length: 1000 }, (_, k) => reading(`s/${k}`, i)));
+      i++;
+      sawFiled = filed.get()!;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(sawFiled).toBeGreaterThan(0);
+    expect(sawFiled).toBeLessThan(i * 1000);
+    await writer.close();
+    expect(filed.get()).toBe(i * 1000);
     reader.close();
   });
 

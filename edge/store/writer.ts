@@ -7,7 +7,7 @@ import type { Reading } from '../../shared/reading.js';
 import { toColumns, transferables } from './columns.js';
 import { DEAD_LETTER_RAW_CAP, type DeadLetter } from './dead-letters.js';
 import type { BackfillOutcome, Gap } from './gaps.js';
-import type { WriteResult } from './readings.js';
+import type { FileResult, WriteResult } from './readings.js';
 import type { DiskBudgetOptions, DiskBudgetReport } from './budget.js';
 import type { RetentionCounts, RetentionOptions } from './retention.js';
 import type { WriterApi, WriterOptions } from './writer-worker.js';
@@ -28,6 +28,8 @@ export interface StoreWriter {
     recordError(message: string): Promise<void>;
     reject(b: { firstSeq: number; lastSeq: number; status: number | null; reason: string }): Promise<void>;
   };
+  /** Files every landed reading now rather than by the filing policy (edge/store/filing.ts). */
+  fileLanded(): Promise<FileResult>;
   retention(opts: Omit<RetentionOptions, 'signal'>): Promise<RetentionCounts>;
   /** Measures the historian and evicts by the budget's policy when it is over (edge/store/budget.ts). */
   diskBudget(opts: Omit<DiskBudgetOptions, 'signal' | 'now' | 'previous'>): Promise<DiskBudgetReport>;
@@ -89,6 +91,7 @@ export async function startStoreWriter(opts: WriterOptions): Promise<StoreWriter
       recordError: (m) => call(() => remote.recordError(m)),
       reject: (b) => call(() => remote.reject(b)),
     },
+    fileLanded: () => call(() => remote.fileLanded()),
     retention: (o) => call(() => remote.retention(o)),
     diskBudget: (o) => call(() => remote.diskBudget(o)),
     async close() {

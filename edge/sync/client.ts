@@ -42,6 +42,9 @@ export interface SyncClient {
  */
 export type SyncOutbox = Pick<Outbox, 'next' | 'span' | 'state'> & {
   [K in 'makeDurable' | 'settle' | 'recordError' | 'reject']: (...args: Parameters<Outbox[K]>) => Promise<void> | void;
+} & {
+  /** Files the landed readings now, so they have seqs (edge/store/filing.ts); absent: nothing lands. */
+  fileLanded?: () => Promise<unknown>;
 };
 
 /**
@@ -197,6 +200,7 @@ export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetr
       };
     },
     async drained(timeoutMs) {
+      await outbox.fileLanded?.();
       const target = outbox.state().lastSeq;
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {

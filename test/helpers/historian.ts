@@ -35,21 +35,20 @@ function withDb<T>(dataDir: string, fn: (db: Database.Database) => T): T {
   }
 }
 
-/** Every stored reading, with its sensor's name (readings joined with sensors). */
+// A committed reading is filed (`readings`) or landed and not yet filed (`landing`,
+// edge/store/migrations/007_landing.sql); never both.
+const COMMITTED = 'SELECT sensor_id, ts, value, quality FROM readings UNION ALL SELECT sensor_id, ts, value, quality FROM landing';
+
+/** Every committed reading, filed or landed, with its sensor's name. */
 export function storedReadings(dataDir: string): StoredReading[] {
   return withDb(dataDir, (db) =>
-    db.prepare('SELECT s.name AS sensor, r.ts, r.value, r.quality FROM readings r JOIN sensors s ON s.id = r.sensor_id ORDER BY r.seq').all() as StoredReading[],
+    db.prepare(`SELECT s.name AS sensor, r.ts, r.value, r.quality FROM (${COMMITTED}) r JOIN sensors s ON s.id = r.sensor_id ORDER BY s.name, r.ts`).all() as StoredReading[],
   );
 }
 
-/** Row count of readings: cheap enough to poll. */
+/** Count of committed readings: cheap enough to poll; grows with every commit that wrote a row. */
 export function readingCount(dataDir: string): number {
-  return withDb(dataDir, (db) => (db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n);
-}
-
-/** The highest seq committed (0 when none): grows with every commit that wrote a row. */
-export function maxSeq(dataDir: string): number {
-  return withDb(dataDir, (db) => (db.prepare('SELECT coalesce(max(seq), 0) AS n FROM readings').get() as { n: number }).n);
+  return withDb(dataDir, (db) => (db.prepare('SELECT (SELECT count(*) FROM readings) + (SELECT count(*) FROM landing) AS n').get() as { n: number }).n);
 }
 
 export function deadLetterRows(dataDir: string): DeadLetterRow[] {
