@@ -90,7 +90,7 @@ async function startAgent(brokerUrl: string, s: IngestSettings): Promise<Consume
     }, 60_000);
     db = new Database(join(dir, 'edge', 'historian.sqlite'), { readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 5000');
-    const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM readings');
+    const count = db.prepare<[], { n: number }>('SELECT (SELECT count(*) FROM readings) + (SELECT count(*) FROM landing) AS n');
     return {
       name: 'agent',
       pid: agent.pid!,
@@ -115,17 +115,19 @@ async function startAgent(brokerUrl: string, s: IngestSettings): Promise<Consume
 }
 
 /**
- * The historian's schema, read-only: max(seq) counts committed readings (seqs are dense: the
- * agent assigns them only to inserted rows, and nothing is deleted during a run), and the
- * unique (sensor_id, ts) index answers the probe lookups.
+ * The historian's schema, read-only. A committed reading is filed (`readings`, with a seq) or
+ * landed and not yet filed (`landing`, edge/store/migrations/007_landing.sql): max(seq) plus the
+ * landed count counts them (seqs are dense: the agent assigns them only to inserted rows, and
+ * nothing is deleted during a run). Both tables' unique (sensor_id, ts) indexes answer the probes.
  */
 function historianTarget(db: Database.Database): IngestTarget {
-  const maxSeq = db.prepare<[], { n: number | null }>('SELECT max(seq) AS n FROM readings');
-  const tsOf = db.prepare<[string, number], { ts: number }>(
-    'SELECT r.ts FROM readings r JOIN sensors s ON s.id = r.sensor_id WHERE s.name = ? AND r.ts >= ?',
+  const maxSeq = db.prepare<[], { n: number | null }>('SELECT (SELECT coalesce(max(seq), 0) FROM readings) + (SELECT count(*) FROM landing) AS n');
+  const tsOf = db.prepare<[string, number, string, number], { ts: number }>(
+    `SELECT r.ts FROM readings r JOIN sensors s ON s.id = r.sensor_id WHERE s.name = ? AND r.ts >= ?
+     UNION ALL SELECT l.ts FROM landing l JOIN sensors s ON s.id = l.sensor_id WHERE s.name = ? AND l.ts >= ?`,
   );
   return {
     committed: () => maxSeq.get()?.n ?? 0,
-    committedTs: (sensor, fromTs) => tsOf.all(sensor, fromTs).map((r) => r.ts),
+    committedTs: (sensor, fromTs) => tsOf.all(sensor, fromTs, sensor, fromTs).map((r) => r.ts),
   };
 }

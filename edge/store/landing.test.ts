@@ -51,9 +51,10 @@ describe('deferred filing', () => {
     const direct = openStore({ file: dbFile() });
     for (const b of batches) direct.readings.write(b);
     const deferred = openStore({ file: dbFile(), deferFiling: true });
-    // The first two hours filed, the third only landed: answers mix both tables.
+    // The first two hours filed, the third only landed: answers mix both tables. Commits of one
+    // reading per sensor, as OPC-UA delivers them (a denser commit would skip landing).
     batches.forEach((b, k) => {
-      deferred.readings.write(b);
+      for (let j = 0; j < b.length; j += 2) deferred.readings.write(b.slice(j, j + 2));
       if (k === Math.floor((batches.length * 2) / 3)) deferred.readings.file();
     });
     expect(count(deferred, 'landing')).toBeGreaterThan(3000);
@@ -61,7 +62,7 @@ describe('deferred filing', () => {
     expect(want.history.some((h) => h.downsampled)).toBe(true);
     expect(answers(deferred)).toEqual(want);
 
-    expect(deferred.readings.file()).toEqual({ filed: expect.any(Number), sensors: 2 });
+    expect(deferred.readings.file()).toEqual({ filed: expect.any(Number), sensors: 2, more: false });
     expect(count(deferred, 'landing')).toBe(0);
     expect(answers(deferred)).toEqual(want);
     // The filed stream is dense, and the rollups are those of the direct store.
@@ -90,10 +91,56 @@ describe('deferred filing', () => {
     s.close();
   });
 
+  it('files in parts, each its own transaction: nothing lost or doubled, the stream dense', () => {
+    const batches = threeHours();
+    const direct = openStore({ file: dbFile() });
+    const deferred = openStore({ file: dbFile(), deferFiling: true });
+    // Commits of one reading per sensor: not dense, so they land.
+    for (const b of batches) {
+      direct.readings.write(b);
+      for (let k = 0; k < b.length; k += 2) expect(deferred.readings.write(b.slice(k, k + 2)).written).toBe(2);
+    }
+    const landed = count(deferred, 'landing');
+    expect(landed).toBe(3 * 3600 * 2);
+    const parts: number[] = [];
+    for (;;) {
+      const r = deferred.readings.file(1000);
+      parts.push(r.filed);
+      // Between parts, the answers already equal the direct store's.
+      if (parts.length === 3) expect(answers(deferred)).toEqual(answers(direct));
+      if (!r.more) break;
+    }
+    expect(parts.reduce((a, b) => a + b, 0)).toBe(landed);
+    expect(parts.slice(0, -1).every((n) => n === 1000)).toBe(true);
+    expect(deferred.readings.landed()).toMatchObject({ rows: 0, sensors: 0 });
+    expect(count(deferred, 'landing')).toBe(0);
+    expect(seqs(deferred)).toEqual(seqs(direct));
+    expect(answers(deferred)).toEqual(answers(direct));
+    direct.close();
+    deferred.close();
+  }, 60_000);
+
+  it('files a dense commit at once, and a reading still landed is a duplicate of it', () => {
+    const s = openStore({ file: dbFile(), deferFiling: true });
+    expect(s.readings.write([reading('a/x', T0, 0)])).toEqual({ written: 1, duplicates: 0 });
+    // 40 readings of one sensor (a batched payload), the first of them already landed.
+    const batch = Array.from({ length: 40 }, (_, i) => reading('a/x', T0 + i * 1000, 100 + i));
+    expect(s.readings.write(batch)).toEqual({ written: 39, duplicates: 1 });
+    expect(count(s, 'readings')).toBe(39);
+    expect(count(s, 'landing')).toBe(1);
+    s.readings.file();
+    expect(seqs(s)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    // The first reading stored for a sensor and ts is the one kept.
+    expect(s.db.prepare('SELECT value FROM readings WHERE ts = ?').pluck().get(T0)).toBe(reading('', 0, 0).value);
+    // And a landed reading after a dense commit is checked against it.
+    expect(s.readings.write([reading('a/x', T0 + 39_000, 7)])).toEqual({ written: 0, duplicates: 1 });
+    s.close();
+  });
+
   it('files what a crash left landed when the historian is opened again', () => {
     const file = dbFile();
     const s = openStore({ file, deferFiling: true });
-    s.readings.write(Array.from({ length: 1000 }, (_, i) => reading(`m/${i % 10}`, T0 + i * 100, i)));
+    s.readings.write(Array.from({ length: 1000 }, (_, i) => reading(`m/${i}`, T0 + i * 100, i)));
     // No close: the process is gone; its commits are in the WAL, its landed readings unfiled.
     expect(count(s, 'readings')).toBe(0);
     const crashedDb = s.db;
@@ -120,7 +167,7 @@ describe('deferred filing', () => {
     expect(count(s, 'readings')).toBe(0);
     s.db.exec('DROP TRIGGER fail_once');
     s.readings.write([reading('a/x', T0 + 2000, 2)]);
-    expect(s.readings.file()).toEqual({ filed: 3, sensors: 1 });
+    expect(s.readings.file()).toEqual({ filed: 3, sensors: 1, more: false });
     expect(seqs(s)).toEqual([1, 2, 3]);
     s.close();
   });

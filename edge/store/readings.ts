@@ -1,6 +1,7 @@
 import type { Reading } from '../../shared/reading.js';
 import { qualityCode } from '../../shared/reading.js';
 import type { SqliteDb } from './db.js';
+import { FILING, type Landed } from './filing.js';
 import { createRollupWriter, RollupBatch } from './rollups.js';
 
 export interface WriteResult {
@@ -14,14 +15,8 @@ export interface FileResult {
   filed: number;
   /** Distinct sensors among them: the index leaves and rollup rows the filing touched. */
   sensors: number;
-}
-
-/** What is landed and not yet filed: what a filing would cost and how long it has waited. */
-export interface Landed {
-  rows: number;
-  sensors: number;
-  /** When the oldest landed row was committed (by the writer's clock, or when it was opened); null if none. */
-  since: number | null;
+  /** Landed readings left for the next part (file() was given a row limit). */
+  more: boolean;
 }
 
 export interface ReadingWriter {
@@ -32,8 +27,13 @@ export interface ReadingWriter {
    * to `readings` with their rollups.
    */
   write(readings: readonly Reading[], source?: string): WriteResult;
-  /** Moves every landed reading into `readings`, with its seq and its rollups, in one transaction. */
-  file(): FileResult;
+  /**
+   * Moves landed readings into `readings`, with their seqs and rollups, in one transaction: all
+   * of them, or the first `maxRows` in (sensor, ts) order, so that a long filing can be done in
+   * parts between commits. A commit dense enough to file by itself (edge/store/filing.ts) goes
+   * straight to `readings`.
+   */
+  file(maxRows?: number): FileResult;
   landed(): Landed;
   /**
    * Runs `fn` (which may call `write` and other statements) in one transaction: the group commit
@@ -60,7 +60,8 @@ export function createReadingWriter(db: SqliteDb, opts: { deferFiling?: boolean;
   // it is newer than anything filed for its sensor, as live values are.
   const isFiled = db.prepare<[number, number], number>('SELECT 1 FROM readings WHERE sensor_id = ? AND ts = ?').pluck();
   const maxFiledTs = db.prepare<[number], number | null>('SELECT max(ts) FROM readings WHERE sensor_id = ?').pluck();
-  // Per sensor, a ts at or above the newest filed one (never below: deletes only lower it).
+  // Per sensor, a ts at or above the newest filed one (never below: deletes only lower it); a
+  // sensor not in the map is looked up when first needed.
   const newestFiled = new Map<number, number>();
   const filedBefore = (id: number, ts: number): boolean => {
     let newest = newestFiled.get(id);
@@ -85,7 +86,8 @@ export function createReadingWriter(db: SqliteDb, opts: { deferFiling?: boolean;
         WHERE (sensor_id, ts) > (?, ?) ORDER BY sensor_id, ts LIMIT ?`,
     )
     .raw();
-  const clearLanding = db.prepare('DELETE FROM landing');
+  const isLanded = db.prepare<[number, number], number>('SELECT 1 FROM landing WHERE sensor_id = ? AND ts = ?').pluck();
+  const clearLanding = db.prepare<[number, number]>('DELETE FROM landing WHERE (sensor_id, ts) <= (?, ?)');
   // sqlite_sequence remembers the largest seq ever used, also after retention deletes rows.
   const lastUsed = db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").get()?.seq ?? 0;
   let nextSeq = lastUsed + 1;
@@ -127,37 +129,54 @@ export function createReadingWriter(db: SqliteDb, opts: { deferFiling?: boolean;
   const insert = (batch: RollupBatch, id: number, ts: number, value: number, quality: number, receivedAt: number): number => {
     const changes = insertReading.run(nextSeq, id, ts, value, quality, receivedAt).changes;
     nextSeq += changes;
-    // Only a reading actually inserted counts: a skipped duplicate is already in its bucket.
-    if (changes === 1) batch.add(id, ts, value, quality);
+    if (changes === 1) {
+      // Only a reading actually inserted counts: a skipped duplicate is already in its bucket.
+      batch.add(id, ts, value, quality);
+      const newest = newestFiled.get(id);
+      if (newest !== undefined && ts > newest) newestFiled.set(id, ts);
+    }
     return changes;
   };
 
-  /** Without deferred filing: straight into `readings`, seqs in arrival order. */
+  /** Straight into `readings`, seqs in arrival order; a reading still landed is a duplicate too. */
   const writeAll = (readings: readonly Reading[], source: string | null): WriteResult => {
     const batch = new RollupBatch();
     let written = 0;
-    for (const r of readings) written += insert(batch, sensorId(r.sensor, r.receivedAt, source), r.ts, r.value, qualityCode(r.quality), r.receivedAt);
+    for (const r of readings) {
+      const id = sensorId(r.sensor, r.receivedAt, source);
+      if (landedSensors.has(id) && isLanded.get(id, r.ts) !== undefined) continue;
+      written += insert(batch, id, r.ts, r.value, qualityCode(r.quality), r.receivedAt);
+    }
     rollups.apply(batch);
     return { written, duplicates: readings.length - written };
   };
 
-  /** Landed readings into `readings`: seqs in (sensor, ts) order within one filing. */
-  const fileAll = (): FileResult => {
+  /** Landed readings into `readings`, up to maxRows of them: seqs in (sensor, ts) order. */
+  const fileSome = (maxRows: number): FileResult & { last: LandedRow | null } => {
     const batch = new RollupBatch();
     let filed = 0;
-    let after: LandedRow = [-1, Number.MIN_SAFE_INTEGER, 0, 0, 0];
+    let read = 0;
+    let last: LandedRow | null = null;
     for (;;) {
-      const page = landedPage.all(after[0], after[1], FILING_PAGE) as unknown as LandedRow[];
-      for (const [id, ts, value, quality, receivedAt] of page) {
-        filed += insert(batch, id, ts, value, quality, receivedAt);
-        if (ts > (newestFiled.get(id) ?? Number.NEGATIVE_INFINITY)) newestFiled.set(id, ts);
-      }
-      if (page.length < FILING_PAGE) break;
-      after = page[page.length - 1]!;
+      const want = Math.min(FILING_PAGE, maxRows - read);
+      const page = landedPage.all(last?.[0] ?? -1, last?.[1] ?? Number.MIN_SAFE_INTEGER, want) as unknown as LandedRow[];
+      for (const [id, ts, value, quality, receivedAt] of page) filed += insert(batch, id, ts, value, quality, receivedAt);
+      read += page.length;
+      if (page.length > 0) last = page[page.length - 1]!;
+      if (page.length < want || read >= maxRows) break;
     }
     rollups.apply(batch);
-    clearLanding.run();
-    return { filed, sensors: batch.sensors };
+    if (last) clearLanding.run(last[0], last[1]);
+    const more = read >= maxRows && landedPage.all(last![0], last![1], 1).length > 0;
+    return { filed, sensors: batch.sensors, more, last };
+  };
+
+  /** Dense enough that filing it now costs no more than filing it later. */
+  const dense = (readings: readonly Reading[]): boolean => {
+    if (readings.length < FILING.readingsPerSensor) return false;
+    const names = new Set<string>();
+    for (const r of readings) if (names.add(r.sensor).size * FILING.readingsPerSensor > readings.length) return false;
+    return true;
   };
 
   /** New sensor ids and seqs are taken back if the (sub)transaction fails: no stale id, no hole. */
@@ -179,7 +198,7 @@ export function createReadingWriter(db: SqliteDb, opts: { deferFiling?: boolean;
   return {
     write(readings, source) {
       if (readings.length === 0) return { written: 0, duplicates: 0 };
-      if (!opts.deferFiling) return guarded(() => writeAll(readings, source ?? null));
+      if (!opts.deferFiling || dense(readings)) return guarded(() => writeAll(readings, source ?? null));
       const { written, sensors } = guarded(() => landAll(readings, source ?? null));
       // Only steers when to file: a group commit that fails after this and is retried call by
       // call counts its readings twice, which at worst files a little early.
@@ -190,11 +209,17 @@ export function createReadingWriter(db: SqliteDb, opts: { deferFiling?: boolean;
       }
       return { written, duplicates: readings.length - written };
     },
-    file() {
-      const result = guarded(fileAll);
-      landedCount = 0;
-      landedSensors = new Set();
-      landedSince = null;
+    file(maxRows = Number.POSITIVE_INFINITY) {
+      const { last, ...result } = guarded(() => fileSome(maxRows));
+      if (!result.more) {
+        landedCount = 0;
+        landedSensors = new Set();
+        landedSince = null;
+      } else {
+        // Sensors before the last one filed are done; the last may have readings left.
+        landedCount = Math.max(0, landedCount - result.filed);
+        for (const id of landedSensors) if (id < last![0]) landedSensors.delete(id);
+      }
       return result;
     },
     landed: () => ({ rows: landedCount, sensors: landedSensors.size, since: landedSince }),

@@ -80,13 +80,26 @@ function flush(): void {
 const fileWithinMs = opts.fileWithinMs ?? FILING.fileWithinMs;
 let lastCommitAt = 0;
 
+// A filing goes in parts of FILING.partRows, each its own transaction, with the group commits
+// queued meanwhile let through between parts. bench:mqtt, one reading per message paced at
+// ~28k/s: filings in one piece gave a publish-to-commit p99 of 157 ms, parts of 2,000 105 ms
+// (each part 0–60 ms; the tail is checkpoints), against 43 ms before landing existed.
+let filing = false;
+
 function fileIfDue(): void {
-  if (!store.db.open || !filingDue(store.readings.landed(), Date.now(), lastCommitAt, fileWithinMs)) return;
-  try {
-    store.readings.file();
-  } catch {
-    // A full disk or an I/O error: the readings stay landed (committed) and the next check retries.
-  }
+  if (filing || !store.db.open || !filingDue(store.readings.landed(), Date.now(), lastCommitAt, fileWithinMs)) return;
+  filing = true;
+  const part = (): void => {
+    let more = false;
+    try {
+      more = store.db.open && store.readings.file(FILING.partRows).more;
+    } catch {
+      // A full disk or an I/O error: the readings stay landed (committed) and the next check retries.
+    }
+    if (more) setImmediate(part);
+    else filing = false;
+  };
+  part();
 }
 const filingTimer = setInterval(fileIfDue, 100);
 filingTimer.unref();
