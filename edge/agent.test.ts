@@ -135,7 +135,7 @@ describe('edge agent over MQTT', () => {
     const second = await startAgent(cfg, { log: silentLogger, version: 'test' });
     expect(await eventually(() => second.status().storedReadings === 50)).toBe(true);
     await second.stop();
-    const values = rows(dataDir, 'SELECT value FROM readings ORDER BY seq').map((r) => (r as { value: number }).value);
+    const values = rows(dataDir, 'SELECT value FROM readings ORDER BY ts').map((r) => (r as { value: number }).value);
     expect(values).toEqual(Array.from({ length: 50 }, (_, i) => i));
   });
 

@@ -29,8 +29,16 @@ export const FILING = {
   readingsPerSensor: 30,
   maxLanded: 400_000,
   fileWithinMs: 30_000,
-  /** Readings per transaction of a filing; commits queued meanwhile go between the parts. */
+  /**
+   * Readings per transaction of a filing while commits are coming (one in the last `busyMs` or
+   * one waiting): they go between the parts. Otherwise parts of `idlePartRows`: each part
+   * rewrites the index and rollup pages that sensors at its edges share with the next part, so
+   * small parts cost writes (10k OPC-UA tags, 1 Hz: 893 bytes per reading filed whole, 1,234 in
+   * parts of 2,000).
+   */
   partRows: 2_000,
+  idlePartRows: 50_000,
+  busyMs: 50,
 } as const;
 
 export function filingDue(l: Landed, now: number, lastCommitAt: number, fileWithinMs: number = FILING.fileWithinMs): boolean {

@@ -31,7 +31,9 @@ export interface ReadingWriter {
    * Moves landed readings into `readings`, with their seqs and rollups, in one transaction: all
    * of them, or the first `maxRows` in (sensor, ts) order, so that a long filing can be done in
    * parts between commits. A commit dense enough to file by itself (edge/store/filing.ts) goes
-   * straight to `readings`.
+   * straight to `readings`. Seqs therefore follow filing order, not arrival: the stream is dense
+   * and each reading has one seq, but a dense commit may be numbered before readings landed
+   * earlier.
    */
   file(maxRows?: number): FileResult;
   landed(): Landed;
