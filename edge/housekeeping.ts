@@ -58,6 +58,11 @@ export function startHousekeeping(cfg: EdgeConfig, writer: StoreWriter, readDb: 
         last = r;
         telemetry.budgetChecked(r);
       }, (err: unknown) => telemetry.budgetFailed(err))
+      // Filing failures happen on the writer thread, which has no log: reported at each check.
+      .then(() => writer.filingError())
+      .then((e) => {
+        if (e) telemetry.filingFailed(e.message, e.at);
+      }, () => undefined)
       .finally(() => (budgetRun = null));
   };
 

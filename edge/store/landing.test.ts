@@ -62,7 +62,7 @@ describe('deferred filing', () => {
     expect(want.history.some((h) => h.downsampled)).toBe(true);
     expect(answers(deferred)).toEqual(want);
 
-    expect(deferred.readings.file()).toEqual({ filed: expect.any(Number), sensors: 2, more: false });
+    expect(deferred.readings.file()).toMatchObject({ filed: expect.any(Number), sensors: 2, more: false });
     expect(count(deferred, 'landing')).toBe(0);
     expect(answers(deferred)).toEqual(want);
     // The filed stream is dense, and the rollups are those of the direct store.
@@ -120,6 +120,43 @@ describe('deferred filing', () => {
     deferred.close();
   }, 60_000);
 
+  it('goes on from its cursor: what lands below it during a sweep waits for the next sweep, and is not lost', () => {
+    const s = openStore({ file: dbFile(), deferFiling: true });
+    const sensors = Array.from({ length: 10 }, (_, k) => `m/${k}`);
+    for (let i = 0; i < 5; i++) for (const m of sensors) s.readings.write([reading(m, T0 + i * 1000, i)]);
+    const first = s.readings.file(20);
+    expect(first).toMatchObject({ filed: 20, more: true });
+    // Between parts: one more reading for a sensor already swept, one for a sensor still ahead.
+    s.readings.write([reading('m/0', T0 + 9000, 9)]);
+    s.readings.write([reading('m/9', T0 + 9000, 9)]);
+    let r = first;
+    while (r.more) r = s.readings.file(20, r.cursor);
+    // The sweep filed everything but the swept sensor's late reading, which is still landed.
+    expect(count(s, 'readings')).toBe(51);
+    expect(s.db.prepare('SELECT ts FROM landing').pluck().all()).toEqual([T0 + 9000]);
+    expect(s.readings.landed()).toMatchObject({ rows: 1, sensors: 1 });
+    expect(s.readings.file()).toMatchObject({ filed: 1, more: false });
+    expect(seqs(s)).toEqual(Array.from({ length: 52 }, (_, i) => i + 1));
+    s.close();
+  });
+
+  it('opens when the crash leftovers cannot be filed (a full disk), keeping them landed and answerable', () => {
+    const file = dbFile();
+    const s = openStore({ file, deferFiling: true });
+    s.readings.write([reading('a/x', T0, 0), reading('a/y', T0, 1)]);
+    // Stands in for a full disk: every insert into readings fails.
+    s.db.exec("CREATE TRIGGER full BEFORE INSERT ON readings BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+    const crashedDb = s.db;
+
+    const again = openStore({ file, deferFiling: true });
+    expect(count(again, 'landing')).toBe(2);
+    expect(createHistorianQueries(again.db).history({ sensor: 'a/x', maxPoints: 10, bucketWidth: chooseBucketWidth }).count).toBe(1);
+    again.db.exec('DROP TRIGGER full');
+    expect(again.readings.file()).toMatchObject({ filed: 2, more: false });
+    again.close();
+    crashedDb.close();
+  });
+
   it('files a dense commit at once, and a reading still landed is a duplicate of it', () => {
     const s = openStore({ file: dbFile(), deferFiling: true });
     expect(s.readings.write([reading('a/x', T0, 0)])).toEqual({ written: 1, duplicates: 0 });
@@ -167,7 +204,7 @@ describe('deferred filing', () => {
     expect(count(s, 'readings')).toBe(0);
     s.db.exec('DROP TRIGGER fail_once');
     s.readings.write([reading('a/x', T0 + 2000, 2)]);
-    expect(s.readings.file()).toEqual({ filed: 3, sensors: 1, more: false });
+    expect(s.readings.file()).toMatchObject({ filed: 3, sensors: 1, more: false });
     expect(seqs(s)).toEqual([1, 2, 3]);
     s.close();
   });

@@ -147,7 +147,9 @@ export function createOutbox(db: SqliteDb, opts: { synchronous: 'normal' | 'full
     reject(b) {
       rejectStmt.run(Date.now(), stream, b.firstSeq, b.lastSeq, b.status, b.reason.slice(0, 2000));
     },
-    state() {
+    // One read transaction: a filing moves readings from `landing` to `readings` between two
+    // statements otherwise, and the counts would miss or double them for that moment.
+    state: db.transaction(() => {
       const c = cursor.get(stream);
       const ackedSeq = c?.acked_seq ?? 0;
       const lastSeq = lastSeqStmt.get()?.seq ?? 0;
@@ -158,13 +160,13 @@ export function createOutbox(db: SqliteDb, opts: { synchronous: 'normal' | 'full
         lastSeq,
         pending: Math.max(0, lastSeq - ackedSeq - countOf(evictedWithin(ackedSeq + 1, lastSeq))) + landed.n,
         landed: landed.n,
-        // Filed readings arrived before landed ones, unless the filed are all sent.
-        oldestPendingAt: filedOldest ?? landed.at,
+        // Not always the filed ones: a dense commit is filed before readings landed earlier.
+        oldestPendingAt: filedOldest === null ? landed.at : landed.at === null ? filedOldest : Math.min(filedOldest, landed.at),
         lastSuccessAt: c?.last_success_at ?? null,
         lastError: c?.last_error ?? null,
         lastErrorAt: c?.last_error_at ?? null,
       };
-    },
+    }),
   };
 }
 

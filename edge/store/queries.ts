@@ -212,33 +212,37 @@ export function createHistorianQueries(db: SqliteDb): HistorianQueries {
       });
     },
     sensorExists: (sensor) => idOf.get(sensor) !== undefined,
-    history({ sensor, maxPoints, bucketWidth, ...range }) {
-      const id = idOf.get(sensor)?.id;
-      const b = id === undefined ? undefined : extent(id);
-      const from = range.from ?? b?.lo ?? 0;
-      const to = range.to ?? b?.hi ?? from;
-      if (id === undefined) return { sensor, from, to, count: 0, downsampled: false, points: [] };
-      const upTo = countUpTo(id, from, to, maxPoints + 1);
-      // Raw readings evicted while their rollups stay: answer from the rollups, whole minutes.
-      const rawEvicted = upTo <= maxPoints && rawEvictedIn(id, from, to);
-      if (upTo <= maxPoints && !rawEvicted) {
-        const points = raw.all({ id, from, to }).map((r) => ({ ts: r.ts, value: r.value, quality: qualityFromCode(r.quality) }));
-        return { sensor, from, to, count: upTo, downsampled: false, points };
-      }
-      const width = bucketWidth(to - from + 1, maxPoints);
-      const bucketMs = rawEvicted ? Math.ceil(width / MINUTE_MS) * MINUTE_MS : width;
-      const rollup = rollups.find((r) => bucketMs % r.widthMs === 0 && (r.widthMs === MINUTE_MS || from % r.widthMs === 0));
-      const rows = (rollup ? rolledUp(id, from, to, bucketMs, rollup.widthMs, rollup.stmt) : bucketed(from, bucketMs, id, from, to)).slice(0, maxPoints);
-      const buckets = rows.map((r) => ({
-        start: from + r.b * bucketMs,
-        count: r.n,
-        bad: r.bad,
-        min: r.min,
-        max: r.max,
-        avg: r.n > r.bad ? r.sum / (r.n - r.bad) : null,
-      }));
-      const count = rows.reduce((n, r) => n + r.n, 0);
-      return { sensor, from, to, count, downsampled: true, bucketMs, buckets };
-    },
+    // One read transaction, so that a filing committed meanwhile (readings moving from `landing`
+    // to `readings`) is seen either wholly or not at all by the several statements below.
+    history: (opts) => db.transaction(() => history(opts))(),
   };
+
+  function history({ sensor, maxPoints, bucketWidth, ...range }: Parameters<HistorianQueries['history']>[0]): History {
+    const id = idOf.get(sensor)?.id;
+    const b = id === undefined ? undefined : extent(id);
+    const from = range.from ?? b?.lo ?? 0;
+    const to = range.to ?? b?.hi ?? from;
+    if (id === undefined) return { sensor, from, to, count: 0, downsampled: false, points: [] };
+    const upTo = countUpTo(id, from, to, maxPoints + 1);
+    // Raw readings evicted while their rollups stay: answer from the rollups, whole minutes.
+    const rawEvicted = upTo <= maxPoints && rawEvictedIn(id, from, to);
+    if (upTo <= maxPoints && !rawEvicted) {
+      const points = raw.all({ id, from, to }).map((r) => ({ ts: r.ts, value: r.value, quality: qualityFromCode(r.quality) }));
+      return { sensor, from, to, count: upTo, downsampled: false, points };
+    }
+    const width = bucketWidth(to - from + 1, maxPoints);
+    const bucketMs = rawEvicted ? Math.ceil(width / MINUTE_MS) * MINUTE_MS : width;
+    const rollup = rollups.find((r) => bucketMs % r.widthMs === 0 && (r.widthMs === MINUTE_MS || from % r.widthMs === 0));
+    const rows = (rollup ? rolledUp(id, from, to, bucketMs, rollup.widthMs, rollup.stmt) : bucketed(from, bucketMs, id, from, to)).slice(0, maxPoints);
+    const buckets = rows.map((r) => ({
+      start: from + r.b * bucketMs,
+      count: r.n,
+      bad: r.bad,
+      min: r.min,
+      max: r.max,
+      avg: r.n > r.bad ? r.sum / (r.n - r.bad) : null,
+    }));
+    const count = rows.reduce((n, r) => n + r.n, 0);
+    return { sensor, from, to, count, downsampled: true, bucketMs, buckets };
+  }
 }

@@ -15,9 +15,13 @@ export interface FileResult {
   filed: number;
   /** Distinct sensors among them: the index leaves and rollup rows the filing touched. */
   sensors: number;
-  /** Landed readings left for the next part (file() was given a row limit). */
+  /** Landed readings left after `cursor`, for the next part (file() was given a row limit). */
   more: boolean;
+  /** The (sensor_id, ts) of the last reading filed: where the next part of the sweep starts. */
+  cursor: FilingCursor | null;
 }
+
+export type FilingCursor = readonly [sensorId: number, ts: number];
 
 export interface ReadingWriter {
   /**
@@ -29,13 +33,14 @@ export interface ReadingWriter {
   write(readings: readonly Reading[], source?: string): WriteResult;
   /**
    * Moves landed readings into `readings`, with their seqs and rollups, in one transaction: all
-   * of them, or the first `maxRows` in (sensor, ts) order, so that a long filing can be done in
-   * parts between commits. A commit dense enough to file by itself (edge/store/filing.ts) goes
+   * of them, or the first `maxRows` in (sensor, ts) order after `after`, so that a long filing
+   * can be done in parts between commits, each part going on from the last one's cursor (rows
+   * landed meanwhile below the cursor wait for the next sweep rather than being swept thinly). A commit dense enough to file by itself (edge/store/filing.ts) goes
    * straight to `readings`. Seqs therefore follow filing order, not arrival: the stream is dense
    * and each reading has one seq, but a dense commit may be numbered before readings landed
    * earlier.
    */
-  file(maxRows?: number): FileResult;
+  file(maxRows?: number, after?: FilingCursor | null): FileResult;
   landed(): Landed;
   /**
    * Runs `fn` (which may call `write` and other statements) in one transaction: the group commit
@@ -89,7 +94,10 @@ export function createReadingWriter(db: SqliteDb, opts: { deferFiling?: boolean;
     )
     .raw();
   const isLanded = db.prepare<[number, number], number>('SELECT 1 FROM landing WHERE sensor_id = ? AND ts = ?').pluck();
-  const clearLanding = db.prepare<[number, number]>('DELETE FROM landing WHERE (sensor_id, ts) <= (?, ?)');
+  // Only the range this part read: rows landed below its start since the sweep began stay.
+  const clearLanding = db.prepare<[number, number, number, number]>('DELETE FROM landing WHERE (sensor_id, ts) > (?, ?) AND (sensor_id, ts) <= (?, ?)');
+  const landedNow = db.prepare<[], number>('SELECT count(*) FROM landing').pluck();
+  const landedIds = db.prepare<[], number>('SELECT DISTINCT sensor_id FROM landing').pluck();
   // sqlite_sequence remembers the largest seq ever used, also after retention deletes rows.
   const lastUsed = db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").get()?.seq ?? 0;
   let nextSeq = lastUsed + 1;
@@ -154,23 +162,23 @@ export function createReadingWriter(db: SqliteDb, opts: { deferFiling?: boolean;
   };
 
   /** Landed readings into `readings`, up to maxRows of them: seqs in (sensor, ts) order. */
-  const fileSome = (maxRows: number): FileResult & { last: LandedRow | null } => {
+  const fileSome = (maxRows: number, start: FilingCursor): FileResult => {
     const batch = new RollupBatch();
     let filed = 0;
     let read = 0;
-    let last: LandedRow | null = null;
+    let last: FilingCursor = start;
     for (;;) {
       const want = Math.min(FILING_PAGE, maxRows - read);
-      const page = landedPage.all(last?.[0] ?? -1, last?.[1] ?? Number.MIN_SAFE_INTEGER, want) as unknown as LandedRow[];
+      const page = landedPage.all(last[0], last[1], want) as unknown as LandedRow[];
       for (const [id, ts, value, quality, receivedAt] of page) filed += insert(batch, id, ts, value, quality, receivedAt);
       read += page.length;
-      if (page.length > 0) last = page[page.length - 1]!;
+      if (page.length > 0) last = [page[page.length - 1]![0], page[page.length - 1]![1]];
       if (page.length < want || read >= maxRows) break;
     }
     rollups.apply(batch);
-    if (last) clearLanding.run(last[0], last[1]);
-    const more = read >= maxRows && landedPage.all(last![0], last![1], 1).length > 0;
-    return { filed, sensors: batch.sensors, more, last };
+    if (read > 0) clearLanding.run(start[0], start[1], last[0], last[1]);
+    const more = read >= maxRows && landedPage.all(last[0], last[1], 1).length > 0;
+    return { filed, sensors: batch.sensors, more, cursor: read > 0 ? last : null };
   };
 
   /** Dense enough that filing it now costs no more than filing it later. */
@@ -211,16 +219,19 @@ export function createReadingWriter(db: SqliteDb, opts: { deferFiling?: boolean;
       }
       return { written, duplicates: readings.length - written };
     },
-    file(maxRows = Number.POSITIVE_INFINITY) {
-      const { last, ...result } = guarded(() => fileSome(maxRows));
+    file(maxRows = Number.POSITIVE_INFINITY, after = null) {
+      const start: FilingCursor = after ?? [-1, Number.MIN_SAFE_INTEGER];
+      const result = guarded(() => fileSome(maxRows, start));
       if (!result.more) {
-        landedCount = 0;
-        landedSensors = new Set();
-        landedSince = null;
-      } else {
-        // Sensors before the last one filed are done; the last may have readings left.
+        // The sweep is over; what landed below its cursor meanwhile is still there: count it.
+        landedCount = landedNow.get() ?? 0;
+        landedSensors = new Set(landedIds.all());
+        landedSince = landedCount > 0 ? clock() : null;
+      } else if (result.cursor) {
+        // Sensors strictly between the part's start and end are done (all their rows were after
+        // the start); the two ends may have rows left. Kept a superset: write() relies on it.
         landedCount = Math.max(0, landedCount - result.filed);
-        for (const id of landedSensors) if (id < last![0]) landedSensors.delete(id);
+        for (const id of landedSensors) if (id > start[0] && id < result.cursor[0]) landedSensors.delete(id);
       }
       return result;
     },

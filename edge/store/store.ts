@@ -24,8 +24,16 @@ export function openStore(opts: { file: string; synchronous?: Synchronous; walPa
   const synchronous = opts.synchronous ?? 'normal';
   const db = openStoreDb(opts.file, synchronous, opts.walPages);
   const readings = createReadingWriter(db, { deferFiling: opts.deferFiling ?? false, ...(opts.clock ? { clock: opts.clock } : {}) });
-  // A crash's landed readings are filed before anything reads the stream by seq.
-  if (readings.landed().rows > 0) readings.file();
+  // A crash's landed readings are filed before anything reads the stream by seq. If that fails
+  // (a full disk), they stay landed, where queries find them, and the writer retries: a gateway
+  // whose disk filled up must still start, or its disk budget could never free the space.
+  if (readings.landed().rows > 0) {
+    try {
+      readings.file();
+    } catch {
+      // retried by the owner's filing policy
+    }
+  }
   return {
     file: opts.file,
     db,
@@ -35,7 +43,11 @@ export function openStore(opts: { file: string; synchronous?: Synchronous; walPa
     outbox: createOutbox(db, { synchronous }),
     close() {
       if (!db.open) return;
-      if (readings.landed().rows > 0) readings.file();
+      try {
+        if (readings.landed().rows > 0) readings.file();
+      } catch {
+        // Left landed, and filed at the next open.
+      }
       // Folding the WAL back into the main file on a clean stop keeps the next start fast.
       db.pragma('wal_checkpoint(TRUNCATE)');
       db.close();

@@ -5,7 +5,7 @@ import { fromColumns, type ReadingColumns } from './columns.js';
 import type { Synchronous } from './db.js';
 import type { DeadLetter } from './dead-letters.js';
 import type { BackfillOutcome, Gap } from './gaps.js';
-import type { FileResult, WriteResult } from './readings.js';
+import type { FileResult, FilingCursor, WriteResult } from './readings.js';
 import { enforceDiskBudget, type DiskBudgetOptions, type DiskBudgetReport, type HistorianSize } from './budget.js';
 import { applyRetention, type RetentionCounts, type RetentionOptions } from './retention.js';
 import { filingDue, FILING } from './filing.js';
@@ -87,19 +87,31 @@ let lastCommitAt = 0;
 // filings in one piece gave a publish-to-commit p99 of 157 ms, parts of 2,000 105 ms (each
 // part 0–60 ms; the tail is checkpoints), against 43 ms before landing existed.
 let filing = false;
+// A filing that failed (a full disk, an I/O error) leaves its readings landed, where the queries
+// still find them; it is retried no sooner than FILING_RETRY_MS, and the error is reported.
+const FILING_RETRY_MS = 5000;
+let filingError: { message: string; at: number } | null = null;
 
 function fileIfDue(): void {
-  if (filing || !store.db.open || !filingDue(store.readings.landed(), Date.now(), lastCommitAt, fileWithinMs)) return;
+  if (filing || !store.db.open) return;
+  if (filingError && Date.now() - filingError.at < FILING_RETRY_MS) return;
+  if (!filingDue(store.readings.landed(), Date.now(), lastCommitAt, fileWithinMs)) return;
   filing = true;
+  let cursor: FilingCursor | null = null;
   const part = (): void => {
     // Commits that arrived during the last part go first: they wait one part at most.
     if (queue.length > 0) flush();
     const busy = queue.length > 0 || Date.now() - lastCommitAt < FILING.busyMs;
     let more = false;
     try {
-      more = store.db.open && store.readings.file(busy ? FILING.partRows : FILING.idlePartRows).more;
-    } catch {
-      // A full disk or an I/O error: the readings stay landed (committed) and the next check retries.
+      if (store.db.open) {
+        const r = store.readings.file(busy ? FILING.partRows : FILING.idlePartRows, cursor);
+        more = r.more;
+        cursor = r.cursor;
+        filingError = null;
+      }
+    } catch (err) {
+      filingError = { message: err instanceof Error ? err.message : String(err), at: Date.now() };
     }
     if (more) setImmediate(part);
     else filing = false;
@@ -123,15 +135,6 @@ const checkpointTimer =
     : undefined;
 checkpointTimer?.unref();
 
-function fileNow(): void {
-  if (store.readings.landed().rows === 0) return;
-  try {
-    store.readings.file();
-  } catch {
-    // Left landed; the run that follows sees the readings as they are.
-  }
-}
-
 const retentionAbort = new AbortController();
 let retentionRun: Promise<RetentionCounts> | null = null;
 let budgetRun: Promise<DiskBudgetReport> | null = null;
@@ -151,6 +154,8 @@ const api = {
   // Not in a group commit: file() forgets its landed count on success, which a group's failed
   // COMMIT would make untrue. Between group commits, so every call resolved before is landed.
   fileLanded: (): FileResult => store.readings.file(),
+  /** The last filing's failure, until a filing succeeds (edge/housekeeping.ts reports it). */
+  filingError: (): { message: string; at: number } | null => filingError,
   settle: (ackedSeq: number): Promise<void> => enqueue(() => store.outbox.settle(ackedSeq)),
   recordError: (message: string): Promise<void> => enqueue(() => store.outbox.recordError(message)),
   reject: (b: { firstSeq: number; lastSeq: number; status: number | null; reason: string }): Promise<void> =>
@@ -158,15 +163,12 @@ const api = {
   /** One age-retention run; its transactions interleave with the group commits. */
   retention(o: Omit<RetentionOptions, 'signal'>): Promise<RetentionCounts> {
     if (retentionRun) return retentionRun;
-    // Retention deletes by the rollups' coverage and the acked seq: landed readings have neither yet.
-    fileNow();
     retentionRun = applyRetention(store.db, { ...o, signal: retentionAbort.signal }).finally(() => (retentionRun = null));
     return retentionRun;
   },
   /** One disk-budget check; evictions run in short transactions between the group commits. */
   diskBudget(o: Omit<DiskBudgetOptions, 'signal' | 'now' | 'previous'>): Promise<DiskBudgetReport> {
     if (budgetRun) return budgetRun;
-    fileNow();
     budgetRun = enforceDiskBudget(store.db, { ...o, signal: retentionAbort.signal, ...(lastSize ? { previous: lastSize } : {}) })
       .then((r) => ((lastSize = r.after), r))
       .finally(() => (budgetRun = null));

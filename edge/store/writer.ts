@@ -30,6 +30,8 @@ export interface StoreWriter {
   };
   /** Files every landed reading now rather than by the filing policy (edge/store/filing.ts). */
   fileLanded(): Promise<FileResult>;
+  /** Why the last filing failed, until one succeeds; null when filing works. */
+  filingError(): Promise<{ message: string; at: number } | null>;
   retention(opts: Omit<RetentionOptions, 'signal'>): Promise<RetentionCounts>;
   /** Measures the historian and evicts by the budget's policy when it is over (edge/store/budget.ts). */
   diskBudget(opts: Omit<DiskBudgetOptions, 'signal' | 'now' | 'previous'>): Promise<DiskBudgetReport>;
@@ -92,6 +94,7 @@ export async function startStoreWriter(opts: WriterOptions): Promise<StoreWriter
       reject: (b) => call(() => remote.reject(b)),
     },
     fileLanded: () => call(() => remote.fileLanded()),
+    filingError: () => call(() => remote.filingError()),
     retention: (o) => call(() => remote.retention(o)),
     diskBudget: (o) => call(() => remote.diskBudget(o)),
     async close() {

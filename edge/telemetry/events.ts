@@ -57,6 +57,8 @@ export interface Telemetry {
   /** One disk-budget check (edge/store/budget.ts): what it evicted, and whether it is still over. */
   budgetChecked(report: DiskBudgetReport): void;
   budgetFailed(err: unknown): void;
+  /** Landed readings could not be filed (edge/store/filing.ts): they stay landed and are retried. */
+  filingFailed(message: string, at: number): void;
 }
 
 export function createTelemetry(log: Logger): Telemetry {
@@ -162,6 +164,9 @@ export function createTelemetry(log: Logger): Telemetry {
     },
     budgetFailed(err) {
       log.error('disk_budget_failed', { err });
+    },
+    filingFailed(message, at) {
+      log.error('store_filing_failed', { error: message, at: new Date(at).toISOString() });
     },
   };
 }
