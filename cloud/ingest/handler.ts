@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import type pg from 'pg';
 import { describeIssues } from '../../shared/config-load.js';
 import { BodyTooLargeError, readBody, sendJson } from '../../shared/http.js';
@@ -22,6 +24,7 @@ export type IngestErrorCode =
   | 'FORBIDDEN_GATEWAY'
   | 'BODY_TOO_LARGE'
   | 'UNSUPPORTED_ENCODING'
+  | 'BAD_COMPRESSION'
   | 'NOT_JSON'
   | 'INVALID_BATCH'
   | 'SEQUENCE_GAP'
@@ -31,6 +34,13 @@ export type IngestErrorCode =
   | 'INTERNAL';
 
 const MAX_ISSUES_SHOWN = 10;
+
+type Inflate = (buf: Buffer, opts: { maxOutputLength: number }) => Promise<Buffer>;
+const INFLATE: Record<string, Inflate | undefined> = {
+  gzip: promisify(zlib.gunzip) as Inflate,
+  deflate: promisify(zlib.inflate) as Inflate,
+  br: promisify(zlib.brotliDecompress) as Inflate,
+};
 
 /** Bearer token from an Authorization header (RFC 6750 section 2.1), or undefined. */
 export function bearerToken(header: string | undefined): string | undefined {
@@ -80,20 +90,33 @@ export function createIngestHandler(opts: IngestOptions): (req: IncomingMessage,
       res.setHeader('www-authenticate', 'Bearer realm="millwright-ingest", error="invalid_token"');
       return refuse(401, 'UNAUTHORIZED', 'unknown or revoked gateway token; add the gateway with "millwright cloud gateway add"');
     }
-    const encoding = req.headers['content-encoding'];
-    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
-      return refuse(415, 'UNSUPPORTED_ENCODING', `content-encoding "${encoding}" is not supported; send plain JSON`);
+    const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    const inflate = INFLATE[encoding];
+    if (encoding !== 'identity' && !inflate) {
+      return refuse(415, 'UNSUPPORTED_ENCODING', `content-encoding "${encoding}" is not supported; send gzip, deflate, br or plain JSON`);
     }
 
-    let text: string;
+    let body: Buffer;
     try {
-      text = (await readBody(req, opts.maxBodyBytes)).toString('utf8');
+      body = await readBody(req, opts.maxBodyBytes);
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
         return refuse(413, 'BODY_TOO_LARGE', `the body is over ${opts.maxBodyBytes} bytes; send smaller batches`);
       }
       return refuse(400, 'NOT_JSON', `could not read the body: ${(err as Error).message}`);
     }
+    if (inflate) {
+      try {
+        // The limit is on what is inflated, too: a few KB of gzip can hold gigabytes of zeros.
+        body = await inflate(body, { maxOutputLength: opts.maxBodyBytes });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+          return refuse(413, 'BODY_TOO_LARGE', `the body inflates to over ${opts.maxBodyBytes} bytes; send smaller batches`);
+        }
+        return refuse(400, 'BAD_COMPRESSION', `the body is not valid ${encoding}: ${(err as Error).message}`);
+      }
+    }
+    const text = body.toString('utf8');
     let raw: unknown;
     try {
       raw = JSON.parse(text);

@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../../shared/http.js';
@@ -18,7 +19,7 @@ import { findingsBatch, postIngest, readingsBatch, sequencedReadings, T0, valueO
 const serverUrl = process.env.MILLWRIGHT_TEST_PG_URL;
 const MAX_BODY = 64 * 1024;
 const token = (id: string) => `test-token-for-${id}-0123456789`;
-const GATEWAYS = ['gw-a', 'gw-b', 'gw-c', 'gw-d', 'gw-e', 'gw-r', 'gw-t'];
+const GATEWAYS = ['gw-a', 'gw-b', 'gw-c', 'gw-d', 'gw-e', 'gw-r', 'gw-t', 'gw-z'];
 
 let testDb: TestDatabase;
 let cloud: CloudService;
@@ -192,6 +193,54 @@ describe('ingest refuses bad requests and writes nothing of them', () => {
     const r = await post(valid(), token(gw));
     expect(ok(r.body)).toMatchObject({ acceptedThrough: 10, written: 10 });
     expect(await rows(gw)).toBe(10);
+  });
+});
+
+describe('compressed bodies', () => {
+  const gw = 'gw-z';
+  const send = async (body: Buffer, encoding: string) => {
+    const res = await fetch(cloud.ingestUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token(gw)}`, 'content-type': 'application/json', 'content-encoding': encoding },
+      body,
+    });
+    return { status: res.status, body: (await res.json()) as unknown };
+  };
+  const json = (first: number, n: number) => Buffer.from(JSON.stringify(readingsBatch(gw, sequencedReadings(first, n))));
+
+  it('accepts gzip, deflate and br bodies, as the edge sends them', async () => {
+    let r = await send(gzipSync(json(1, 100)), 'gzip');
+    expect(ok(r.body)).toMatchObject({ acceptedThrough: 100, written: 100 });
+    r = await send(deflateSync(json(101, 100)), 'deflate');
+    expect(ok(r.body)).toMatchObject({ acceptedThrough: 200, written: 100 });
+    r = await send(brotliCompressSync(json(201, 100)), 'br');
+    expect(ok(r.body)).toMatchObject({ acceptedThrough: 300, written: 100 });
+    expect(await rows(gw)).toBe(300);
+  });
+
+  it('413 for a body that inflates past the limit (a few KB of gzip can hold gigabytes), nothing written', async () => {
+    const bomb = gzipSync(Buffer.alloc(64 * MAX_BODY, 0x20));
+    expect(bomb.length).toBeLessThan(MAX_BODY);
+    const r = await send(bomb, 'gzip');
+    expect(r.status).toBe(413);
+    expect(refused(r.body).error.code).toBe('BODY_TOO_LARGE');
+    expect(refused(r.body).error.message).toMatch(/inflates to over/);
+    expect(await rows(gw)).toBe(300);
+  });
+
+  it('400 for a garbled gzip body, 415 for an encoding it does not know; nothing written', async () => {
+    const good = gzipSync(json(301, 10));
+    const garbled = Buffer.concat([good.subarray(0, 20), Buffer.alloc(30, 0xff)]);
+    let r = await send(garbled, 'gzip');
+    expect(r.status).toBe(400);
+    expect(refused(r.body).error.code).toBe('BAD_COMPRESSION');
+    r = await send(good, 'zstd');
+    expect(r.status).toBe(415);
+    expect(refused(r.body).error.code).toBe('UNSUPPORTED_ENCODING');
+    expect(await rows(gw)).toBe(300);
+    // The same batch, intact, goes through.
+    r = await send(good, 'gzip');
+    expect(ok(r.body)).toMatchObject({ acceptedThrough: 310, written: 10 });
   });
 });
 
