@@ -39,7 +39,7 @@ function flakyProxy(target: string, seed: number) {
   const forward = (req: IncomingMessage, body: Buffer) => {
     const headers: Record<string, string> = { 'content-type': 'application/json', authorization: req.headers.authorization ?? '' };
     if (req.headers['content-encoding']) headers['content-encoding'] = req.headers['content-encoding'];
-    return fetch(`${target}${req.url}`, { method: req.method, headers, body });
+    return fetch(`${target}${req.url}`, { method: req.method, headers, body: new Uint8Array(body) });
   };
   const server: Server = createServer(async (req, res) => {
     const body = await readBody(req);

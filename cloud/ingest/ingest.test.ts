@@ -202,7 +202,7 @@ describe('compressed bodies', () => {
     const res = await fetch(cloud.ingestUrl, {
       method: 'POST',
       headers: { authorization: `Bearer ${token(gw)}`, 'content-type': 'application/json', 'content-encoding': encoding },
-      body,
+      body: new Uint8Array(body),
     });
     return { status: res.status, body: (await res.json()) as unknown };
   };

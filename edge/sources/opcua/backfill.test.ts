@@ -14,7 +14,11 @@ import { createOpcuaSource } from './source.js';
 import { publishing, startRelay, tempStore, toServer } from './testing.js';
 
 const plant = buildPlant({ seed: 11, machines: 1 });
-const T = Date.UTC(2026, 10, 22, 8);
+// The simulated device's clock runs from an hour before the wall clock, while the server stamps
+// its variables' initial values with its own clock: values stamped behind one already seen must
+// still close a gap and bound a backfill (source.ts, lastTs). It failed so when this was a fixed
+// date that the wall clock then passed.
+const T = Date.now() - 3_600_000 - (Date.now() % 1000);
 const SENSORS = plant.sensors.slice(0, 2).map((s) => s.id);
 /** The monitored items' queue: far fewer values than a gap holds, so only HistoryRead can fill it. */
 const QUEUE = 3;

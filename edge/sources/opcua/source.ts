@@ -98,12 +98,17 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
   /** Receive time of the last new value, and of the last (re)connection: the watchdog counts from the later. */
   let lastFreshAt: number | null = null;
   let connectedAt = 0;
-  /** Source time of the newest value per node, across reconnections (items are re-resolved). */
-  const newestTs = new Map<string, number>();
+  /**
+   * Source time of the last value per node, across reconnections (items are re-resolved). The
+   * last, not the newest ever: a value stamped by the server's clock (an initial value, a
+   * restart) can be ahead of the device's clock, and the device's values after it would then all
+   * look old: the gap would stay open while values flow, and a backfill would start after them.
+   */
+  const lastTs = new Map<string, number>();
   let gapOpen: { start: number; reason: string } | null = null;
   let recovering = false;
   const log = deps.log ?? silentLogger;
-  const backfill = createBackfiller(cfg, { telemetry, log, sink: () => sink, stopping: () => stopping, newest: () => newestTs });
+  const backfill = createBackfiller(cfg, { telemetry, log, sink: () => sink, stopping: () => stopping, newest: () => lastTs });
 
   /** A gap marker or dead letter the store refuses is logged, never thrown into the value path. */
   function toStore(write: () => unknown): void {
@@ -320,10 +325,10 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
     st.messages++;
     st.lastMessageAt = receivedAt;
     const ts = (dv.sourceTimestamp ?? dv.serverTimestamp)?.getTime() ?? receivedAt;
-    const newest = newestTs.get(item.nodeId);
-    if (newest === undefined || ts > newest) {
-      // A new value (not the current value resent for a new monitored item): reading works again.
-      newestTs.set(item.nodeId, ts);
+    const previous = lastTs.get(item.nodeId);
+    lastTs.set(item.nodeId, ts);
+    // A new value (not the current value resent for a new monitored item): reading works again.
+    if (previous === undefined || ts > previous) {
       lastFreshAt = receivedAt;
       closeGap(receivedAt);
       if (st.state === 'offline' && !recovering) {
