@@ -1,0 +1,136 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../cloud/db/connect.js';
+import { createTestDatabase, type TestDatabase } from '../cloud/db/testing.js';
+import { startAgent, type Agent } from '../edge/agent.js';
+import { EdgeConfig } from '../edge/config.js';
+import { openStore } from '../edge/store/store.js';
+import { silentLogger } from '../shared/log.js';
+import { qualityFromCode } from '../shared/reading.js';
+import { createRng } from '../simulators/random.js';
+import { freePort } from './helpers/mosquitto.js';
+import { eventually } from './helpers/mqtt.js';
+
+/**
+ * Issue 5: `kill -9` of the cloud (the CLI, a child process) while an edge drains into it, at
+ * random moments, so that some kills fall inside the ingest transaction. The database must roll
+ * those back (the embedded PGlite recovers its data directory at the next start; a server aborts
+ * the dead connection's transaction), and the edge resends from the committed watermark. After
+ * the last restart the cloud holds exactly the edge's readings.
+ */
+const realPg = process.env.MILLWRIGHT_TEST_PG_URL;
+const bin = fileURLToPath(new URL('../dist/bin/millwright.js', import.meta.url));
+const READINGS = 20_000;
+const KILLS = 4;
+
+function cli(args: string[]): ChildProcess {
+  return spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+async function output(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+describe(`kill -9 of the cloud during ingest (${realPg ? 'PostgreSQL' : 'embedded PGlite-TimescaleDB'})`, () => {
+  let database: TestDatabase | undefined;
+  let agent: Agent | undefined;
+  let cloud: ChildProcess | undefined;
+  const dirs: string[] = [];
+  afterAll(async () => {
+    if (cloud && cloud.exitCode === null) cloud.kill('SIGKILL');
+    await agent?.stop().catch(() => {});
+    await database?.cleanup();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it(`after ${KILLS} kills of the cloud, it holds every reading of the edge exactly once`, async () => {
+    database = await createTestDatabase({ serverUrl: realPg });
+    const dir = mkdtempSync(join(tmpdir(), 'mw-cloud-crash-'));
+    dirs.push(dir);
+    const port = await freePort();
+    const dbYaml = database.config.url ? `{ url: ${JSON.stringify(database.config.url)} }` : `{ dataDir: ${JSON.stringify(database.config.dataDir)} }`;
+    const cloudConfig = join(dir, 'cloud.yaml');
+    writeFileSync(cloudConfig, `http: { host: 127.0.0.1, port: ${port} }\ndatabase: ${dbYaml}\nlog: { level: warn }\n`);
+    const added = await output(cli(['cloud', 'gateway', 'add', '--id', 'cc-gw', '--site', 'plant1', '-c', cloudConfig]));
+    expect(added.code, added.stderr).toBe(0);
+    const token = added.stdout.trim().split('\n').at(-1)!;
+
+    // The edge's backlog, then the edge itself, in this process: only the cloud is killed.
+    const dataDir = join(dir, 'edge');
+    const store = openStore({ file: join(dataDir, 'historian.sqlite') });
+    const t0 = Date.now() - 3_600_000;
+    for (let k = 0; k < READINGS; k += 5000) {
+      store.readings.write(
+        Array.from({ length: 5000 }, (_, j) => {
+          const i = k + j;
+          return { sensor: `acme/plant1/line-2/m-${i % 40}/flow`, ts: t0 + Math.floor(i / 40) * 1000, value: ((i * 7919) % 1000) / 4, quality: 'good' as const, receivedAt: t0 };
+        }),
+      );
+    }
+    const edgeRows = store.db
+      .prepare<[], { sensor: string; ts: number; value: number; quality: number }>('SELECT s.name AS sensor, r.ts, r.value, r.quality FROM readings r JOIN sensors s ON s.id = r.sensor_id')
+      .all();
+    store.close();
+    agent = await startAgent(
+      EdgeConfig.parse({
+        gateway: { id: 'cc-gw', site: 'plant1' },
+        dataDir,
+        sources: [{ type: 'mqtt', embeddedBroker: { port: 0 } }],
+        sync: { url: `http://127.0.0.1:${port}`, token, batchSize: 500, intervalMs: 20, timeoutMs: 2000, backoff: { baseMs: 20, capMs: 200 } },
+        mcp: { http: { port: 0 } },
+      }),
+      { log: silentLogger, version: 'test' },
+    );
+    const acked = () => agent!.status().sync!.ackedSeq;
+
+    const rng = createRng(1122);
+    const kills: number[] = [];
+    for (let k = 0; k < KILLS; k++) {
+      const before = acked();
+      cloud = cli(['cloud', '-c', cloudConfig]);
+      let log = '';
+      cloud.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+      const moving = await eventually(() => acked() > before, 60_000, 10);
+      expect(moving, `kill ${k}: the edge delivered nothing after the cloud started; cloud log:\n${log}`).toBe(true);
+      await new Promise((r) => setTimeout(r, Math.floor(rng.next() * 200)));
+      cloud.kill('SIGKILL');
+      await once(cloud, 'exit');
+      kills.push(acked());
+    }
+    expect(acked(), `the kills came before the end (acked after each: ${kills.join(', ')})`).toBeLessThan(READINGS);
+
+    cloud = cli(['cloud', '-c', cloudConfig]);
+    expect(await agent.sync!.drained(90_000), `not drained after the kills (${kills.join(', ')})`).toBe(true);
+    cloud.kill('SIGTERM');
+    await once(cloud, 'exit');
+    await agent.stop();
+    agent = undefined;
+
+    // Read back what the cloud holds, with the cloud stopped (the embedded database has one owner).
+    const db = await openDatabase(database.config, silentLogger);
+    try {
+      const rows = (
+        await db.pool.query<{ sensor: string; ts: string; value: number; quality: number }>(
+          "SELECT sensor, (extract(epoch FROM time) * 1000)::bigint AS ts, value, quality FROM readings WHERE gateway = 'cc-gw'",
+        )
+      ).rows.map((r) => ({ sensor: r.sensor, ts: Number(r.ts), value: r.value, quality: qualityFromCode(r.quality) }));
+      const key = (r: { sensor: string; ts: number }) => `${r.sensor}@${r.ts}`;
+      const byKey = (a: { sensor: string; ts: number }, b: { sensor: string; ts: number }) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+      expect(rows.length, `acked after each kill: ${kills.join(', ')}`).toBe(READINGS);
+      expect(new Set(rows.map(key)).size).toBe(READINGS);
+      expect(rows.sort(byKey)).toEqual(edgeRows.map((r) => ({ ...r, quality: qualityFromCode(r.quality) })).sort(byKey));
+    } finally {
+      await db.close();
+    }
+  }, 300_000);
+});
