@@ -8,6 +8,8 @@ import type { Telemetry } from '../telemetry/events.js';
 import { classifyNetworkError, classifyResponse, type Delivery } from './classify.js';
 
 const gzipAsync = promisify(gzip);
+/** How often a batch the cloud refused as invalid is sent again before the sync gives up on it. */
+const REJECTED_RETRIES = 3;
 
 export interface SyncOptions {
   url: string;
@@ -66,9 +68,13 @@ export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetr
   let state: SyncStatus['state'] = 'idle';
   let clockOffsetMs: number | null = null;
   let lastRejected = '';
+  let rejectedTries = 0;
   let attempt = 0;
   const wire = { bytes: 0, records: 0 };
 
+  /** Until stop(): a rejected batch given up on waits for a restart, not for a timer. */
+  let unpark: (() => void) | undefined;
+  const parked = () => new Promise<void>((resolve) => (unpark = resolve));
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
@@ -160,17 +166,23 @@ export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetr
       return 0;
     }
     if (d.outcome === 'rejected') {
-      // Not retried at speed and not skipped: skipping would leave a gap the cloud refuses.
-      // The batch is kept with its reason; an operator must act (the status says so).
+      // Not skipped: skipping would leave a gap the cloud refuses. Kept with its reason and
+      // retried a few times (a cloud being upgraded may refuse for a moment), then not again
+      // until the agent restarts: an operator must act, and the status says so.
       const key = `${firstSeq}-${lastSeq}-${d.reason}`;
       if (key !== lastRejected) {
         await outbox.reject({ firstSeq, lastSeq, status: d.status, reason: d.reason });
         telemetry.syncRejected(firstSeq, lastSeq, d.status, d.reason);
         lastRejected = key;
+        rejectedTries = 0;
       }
-      await outbox.recordError(`rejected batch ${firstSeq}..${lastSeq}: ${d.reason}`);
+      rejectedTries++;
+      const giveUp = rejectedTries > REJECTED_RETRIES;
+      await outbox.recordError(
+        `rejected batch ${firstSeq}..${lastSeq}: ${d.reason}${giveUp ? `; not sent again until the agent restarts (refused ${rejectedTries} times)` : ''}`,
+      );
       state = 'blocked';
-      return opts.backoff.capMs;
+      return giveUp ? Number.POSITIVE_INFINITY : opts.backoff.capMs;
     }
     await outbox.recordError(d.reason);
     const delay = backoffDelay(attempt++, opts.backoff);
@@ -194,7 +206,8 @@ export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetr
             delay = backoffDelay(attempt++, opts.backoff);
             telemetry.syncRetry((err as Error).message, attempt, delay);
           }
-          if (running && delay > 0) await sleep(delay);
+          if (running && delay === Number.POSITIVE_INFINITY) await parked();
+          else if (running && delay > 0) await sleep(delay);
         }
         state = 'stopped';
       })();
@@ -202,6 +215,7 @@ export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetr
     async stop() {
       running = false;
       wake?.();
+      unpark?.();
       await loop;
     },
     status() {
