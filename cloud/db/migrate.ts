@@ -12,6 +12,8 @@ export const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
 
 const FILE_NAME = /^(\d{3,})_[a-z0-9_]+\.sql$/;
 const TIMESCALE_MARKER = /^--\s*millwright:\s*requires timescaledb\s*$/m;
+/** The plain-PostgreSQL stand-in for what a TimescaleDB migration provides; skipped with TimescaleDB. */
+const PLAIN_MARKER = /^--\s*millwright:\s*without timescaledb\s*$/m;
 // Any constant works; it only has to be the same in every replica that may migrate at once.
 const MIGRATION_LOCK = 7_361_004_211;
 
@@ -19,6 +21,8 @@ export interface MigrationFile {
   name: string;
   sql: string;
   requiresTimescale: boolean;
+  /** Only where TimescaleDB is absent (a stand-in for a `requires timescaledb` file). */
+  withoutTimescale: boolean;
 }
 
 export interface MigrationReport {
@@ -36,7 +40,8 @@ export async function readMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migrati
   return Promise.all(
     names.map(async (name) => {
       const sql = await readFile(new URL(name, dir), 'utf8');
-      return { name, sql, requiresTimescale: TIMESCALE_MARKER.test(sql.split('\n').slice(0, 5).join('\n')) };
+      const head = sql.split('\n').slice(0, 5).join('\n');
+      return { name, sql, requiresTimescale: TIMESCALE_MARKER.test(head), withoutTimescale: PLAIN_MARKER.test(head) };
     }),
   );
 }
@@ -81,6 +86,16 @@ export async function migrate(pool: pg.Pool, opts: MigrateOptions): Promise<Migr
         }
         report.skipped.push(file.name);
         opts.log.warn('migration_skipped', { name: file.name, reason: 'needs TimescaleDB' });
+        continue;
+      }
+      if (file.withoutTimescale && opts.timescale) {
+        if (outcome === undefined) {
+          await client.query(`INSERT INTO schema_migrations (name, outcome, reason) VALUES ($1, 'skipped', $2)`, [
+            file.name,
+            'TimescaleDB provides this',
+          ]);
+        }
+        report.skipped.push(file.name);
         continue;
       }
       await applyOne(client, file);
