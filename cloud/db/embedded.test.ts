@@ -88,4 +88,13 @@ describe('embedded PGlite over a local socket', () => {
     embedded = await startEmbeddedDatabase(join(dir, 'pglite'), silentLogger);
     await withClient(async (c) => expect((await c.query('SELECT count(*)::int AS n FROM t')).rows[0]).toEqual({ n: 1 }));
   });
+
+  it('takes readings into the hypertable and its continuous aggregates after a restart', async () => {
+    // The earlier test migrated this database (readings_1m and readings_1h exist); the restart
+    // above reopened it. Inserts used to fail here: TimescaleDB's license module loads lazily.
+    await withClient(async (c) => {
+      await c.query(`INSERT INTO readings (time, gateway, sensor, value, received_at) VALUES (now(), 'g', 's', 2, now())`);
+      expect((await c.query('SELECT sum(count)::int AS n FROM readings_1m')).rows[0]).toEqual({ n: 2 });
+    });
+  });
 });

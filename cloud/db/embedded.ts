@@ -25,6 +25,10 @@ export async function startEmbeddedDatabase(dataDir: string, log: Logger): Promi
   try {
     const started = Date.now();
     db = await PGlite.create({ dataDir: dir, extensions: { timescaledb } });
+    // PGlite has no shared_preload_libraries: after a restart TimescaleDB is loaded lazily, and a
+    // continuous aggregate's invalidation trigger then runs before its license module is there
+    // ("not supported under the current timescale license": every insert failed). Load it now.
+    await db.exec("LOAD 'timescaledb'");
     const socket = await servePglite(db, log);
     log.info('embedded_database_started', { dataDir: dir, socket: socket.conn, ms: Date.now() - started });
     const opened = db;
