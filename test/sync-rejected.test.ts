@@ -49,25 +49,39 @@ describe('a batch the cloud refuses as invalid', () => {
       gateway: { id: 'rj-gw', site: 'plant1' },
       dataDir,
       sources: [{ type: 'mqtt', embeddedBroker: { port: 0 } }],
-      sync: { url: `http://127.0.0.1:${port}`, token: 'tok', batchSize: 50, intervalMs: 20, backoff: { baseMs: 10, capMs: 100 } },
+      sync: { url: `http://127.0.0.1:${port}`, token: 'tok', batchSize: 500, intervalMs: 20, backoff: { baseMs: 10, capMs: 100 } },
       mcp: { http: { port: 0 } },
     });
     agent = await startAgent(cfg, { log: silentLogger, version: 'test' });
-    expect(await eventually(() => /not sent again until the agent restarts/.test(agent!.status().sync?.lastError ?? ''), 10_000)).toBe(true);
-    // Long enough for ten more tries at the 100 ms backoff cap, had it kept trying.
-    await new Promise((r) => setTimeout(r, 1000));
+    // Readings keep arriving, as on a live gateway: each resend of the refused batch would carry
+    // more of them (the batch is not full, so its end moves).
+    let n = 0;
+    const live = setInterval(() => {
+      const ts = Date.now();
+      // 30 readings of one sensor: filed at once (edge/store/filing.ts), so the outbox grows now.
+      const batch = Array.from({ length: 30 }, () => ({ sensor: 'acme/plant1/l/m/live', ts: ts + n++, value: n, quality: 'good' as const, receivedAt: ts }));
+      void agent?.writer.commit(batch).catch(() => {});
+    }, 20);
+    try {
+      expect(await eventually(() => /not sent again until the agent restarts/.test(agent!.status().sync?.lastError ?? ''), 10_000)).toBe(true);
+      // Long enough for ten more tries at the 100 ms backoff cap, had it kept trying.
+      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      clearInterval(live);
+    }
     expect(requests).toBe(4);
-    expect(agent.status().sync).toMatchObject({ state: 'blocked', ackedSeq: 0, pendingRecords: 100 });
-    expect(agent.status().sync!.lastError).toMatch(/rejected batch 1\.\.50: .*too old for this cloud/);
+    expect(agent.status().sync).toMatchObject({ state: 'blocked', ackedSeq: 0 });
+    expect(agent.status().sync!.pendingRecords).toBeGreaterThanOrEqual(100);
+    expect(agent.status().sync!.lastError).toMatch(/rejected batch 1\.\.\d+: .*too old for this cloud/);
     await agent.stop();
     agent = undefined;
 
     const db = new Database(file, { readonly: true });
     try {
       expect(db.prepare('SELECT stream, first_seq, last_seq, status, reason FROM rejected_batches').all()).toEqual([
-        { stream: 'readings', first_seq: 1, last_seq: 50, status: 422, reason: expect.stringMatching(/too old for this cloud/) },
+        { stream: 'readings', first_seq: 1, last_seq: expect.any(Number), status: 422, reason: expect.stringMatching(/too old for this cloud/) },
       ]);
-      expect(db.prepare('SELECT count(*) AS n FROM readings').get()).toEqual({ n: 100 });
+      expect(db.prepare("SELECT count(*) AS n FROM readings r JOIN sensors s ON s.id = r.sensor_id WHERE s.name = 'acme/plant1/l/m/temp'").get()).toEqual({ n: 100 });
     } finally {
       db.close();
     }

@@ -71,6 +71,7 @@ export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetr
   let rejectedTries = 0;
   let attempt = 0;
   const wire = { bytes: 0, records: 0 };
+  let plainOnly = false;
 
   /** Until stop(): a rejected batch given up on waits for a restart, not for a timer. */
   let unpark: (() => void) | undefined;
@@ -90,7 +91,7 @@ export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetr
     const started = Date.now();
     try {
       const json = Buffer.from(JSON.stringify(batch));
-      const gzip = (opts.compression ?? 'gzip') === 'gzip';
+      const gzip = (opts.compression ?? 'gzip') === 'gzip' && !plainOnly;
       // Off the event loop (libuv's pool): a 5,000-reading batch is ~150 KB of JSON.
       const payload = gzip ? await gzipAsync(json) : json;
       const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${opts.token}` };
@@ -103,6 +104,12 @@ export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetr
         body: payload,
         signal: AbortSignal.timeout(opts.timeoutMs),
       });
+      if (gzip && res.status === 415) {
+        // A cloud older than compressed batches refuses the encoding: send plain JSON from now on.
+        plainOnly = true;
+        await res.text().catch(() => undefined);
+        return await post(batch, 0);
+      }
       const text = await res.text();
       let body: unknown;
       try {
@@ -169,7 +176,9 @@ export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetr
       // Not skipped: skipping would leave a gap the cloud refuses. Kept with its reason and
       // retried a few times (a cloud being upgraded may refuse for a moment), then not again
       // until the agent restarts: an operator must act, and the status says so.
-      const key = `${firstSeq}-${lastSeq}-${d.reason}`;
+      // By where the batch starts: on a caught-up gateway each resend carries the readings that
+      // arrived meanwhile, so its end (and the cloud's wording) may differ from try to try.
+      const key = `${firstSeq}-${d.status}`;
       if (key !== lastRejected) {
         await outbox.reject({ firstSeq, lastSeq, status: d.status, reason: d.reason });
         telemetry.syncRejected(firstSeq, lastSeq, d.status, d.reason);
