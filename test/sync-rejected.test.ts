@@ -90,4 +90,51 @@ describe('a batch the cloud refuses as invalid', () => {
     agent = await startAgent(cfg, { log: silentLogger, version: 'test' });
     expect(await eventually(() => requests > 4, 10_000)).toBe(true);
   });
+
+  it('goes on in plain JSON with a cloud that refuses compressed bodies (415), instead of stopping', async () => {
+    await agent?.stop();
+    agent = undefined;
+    const seen: string[] = [];
+    const old = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const enc = req.headers['content-encoding'] ?? 'identity';
+        seen.push(enc);
+        if (enc !== 'identity') {
+          res.writeHead(415, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { code: 'UNSUPPORTED_ENCODING', message: 'send plain JSON' }, cloudTime: Date.now() }));
+          return;
+        }
+        const batch = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { lastSeq: number };
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ acceptedThrough: batch.lastSeq, duplicate: false, written: 0, cloudTime: Date.now() }));
+      });
+    });
+    const port = await listen(old, '127.0.0.1', 0);
+    try {
+      const dataDir = mkdtempSync(join(tmpdir(), 'mw-plain-'));
+      dirs.push(dataDir);
+      const store = openStore({ file: join(dataDir, 'historian.sqlite') });
+      const t0 = Date.now() - 60_000;
+      store.readings.write(Array.from({ length: 120 }, (_, i) => ({ sensor: 'acme/plant1/l/m/p', ts: t0 + i * 100, value: i, quality: 'good' as const, receivedAt: t0 })));
+      store.close();
+      agent = await startAgent(
+        EdgeConfig.parse({
+          gateway: { id: 'plain-gw', site: 'plant1' },
+          dataDir,
+          sources: [{ type: 'mqtt', embeddedBroker: { port: 0 } }],
+          sync: { url: `http://127.0.0.1:${port}`, token: 'tok', batchSize: 50, intervalMs: 20, backoff: { baseMs: 10, capMs: 100 } },
+          mcp: { http: { port: 0 } },
+        }),
+        { log: silentLogger, version: 'test' },
+      );
+      expect(await agent.sync!.drained(10_000)).toBe(true);
+      // One gzip attempt, refused; every batch after it plain.
+      expect(seen).toEqual(['gzip', 'identity', 'identity', 'identity']);
+      expect(agent.status().sync).toMatchObject({ ackedSeq: 120, lastError: null });
+    } finally {
+      old.close();
+    }
+  });
 });
