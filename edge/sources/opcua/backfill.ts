@@ -25,7 +25,7 @@ import { numericValue, qualityOfStatus } from './decode.js';
  * time), so reading more than the gap (the value before it, the first ones after it) is harmless:
  * the overlap is skipped as duplicates.
  *
- * The window is in the server's time, per node: from the source time of the node's last value
+ * The window is in the server's time, per node: from the source time of the node's newest value
  * before the gap (the gap's receive-time start if the node had none) to the newest source time
  * received from any node since. Receive times are not used for the window because the PLC's clock
  * and the gateway's may differ (guarantee 7). At most `maxSpanMs` of the end of the window is read,
@@ -85,7 +85,7 @@ export interface BackfillDeps {
   log: Logger;
   sink: () => Sink | undefined;
   stopping: () => boolean;
-  /** Source time of the last value per node, across reconnections (source.ts says why not the newest). */
+  /** Source time of the newest value per node, across reconnections. */
   newest: () => ReadonlyMap<string, number>;
 }
 

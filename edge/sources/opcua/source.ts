@@ -99,16 +99,18 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
   let lastFreshAt: number | null = null;
   let connectedAt = 0;
   /**
-   * Source time of the last value per node, across reconnections (items are re-resolved). The
-   * last, not the newest ever: a value stamped by the server's clock (an initial value, a
-   * restart) can be ahead of the device's clock, and the device's values after it would then all
-   * look old: the gap would stay open while values flow, and a backfill would start after them.
+   * Source time of the last value per node, across reconnections (items are re-resolved), to
+   * tell a new value from a resent one. The last, not the newest ever: a value stamped by the
+   * server's clock (an initial value, a restart) can be ahead of the device's clock, and the
+   * device's values after it would then all look old, leaving the gap open while values flow.
    */
   const lastTs = new Map<string, number>();
+  /** The newest source time per node: where a backfill window starts (backfill.ts). */
+  const newestTs = new Map<string, number>();
   let gapOpen: { start: number; reason: string } | null = null;
   let recovering = false;
   const log = deps.log ?? silentLogger;
-  const backfill = createBackfiller(cfg, { telemetry, log, sink: () => sink, stopping: () => stopping, newest: () => lastTs });
+  const backfill = createBackfiller(cfg, { telemetry, log, sink: () => sink, stopping: () => stopping, newest: () => newestTs });
 
   /** A gap marker or dead letter the store refuses is logged, never thrown into the value path. */
   function toStore(write: () => unknown): void {
@@ -327,6 +329,8 @@ export function createOpcuaSource(cfg: OpcuaSourceConfig, deps: OpcuaSourceDeps)
     const ts = (dv.sourceTimestamp ?? dv.serverTimestamp)?.getTime() ?? receivedAt;
     const previous = lastTs.get(item.nodeId);
     lastTs.set(item.nodeId, ts);
+    const newest = newestTs.get(item.nodeId);
+    if (newest === undefined || ts > newest) newestTs.set(item.nodeId, ts);
     // A new value (not the current value resent for a new monitored item): reading works again.
     if (previous === undefined || ts > previous) {
       lastFreshAt = receivedAt;
