@@ -9,10 +9,9 @@ import { openDatabase } from '../cloud/db/connect.js';
 import { createTestDatabase, type TestDatabase } from '../cloud/db/testing.js';
 import { startAgent, type Agent } from '../edge/agent.js';
 import { EdgeConfig } from '../edge/config.js';
-import { openStore } from '../edge/store/store.js';
 import { silentLogger } from '../shared/log.js';
-import { qualityFromCode } from '../shared/reading.js';
 import { createRng } from '../simulators/random.js';
+import { byReading, cloudRows, fillBacklog } from './helpers/backlog.js';
 import { freePort } from './helpers/mosquitto.js';
 import { eventually } from './helpers/mqtt.js';
 
@@ -67,20 +66,7 @@ describe(`kill -9 of the cloud during ingest (${realPg ? 'PostgreSQL' : 'embedde
 
     // The edge's backlog, then the edge itself, in this process: only the cloud is killed.
     const dataDir = join(dir, 'edge');
-    const store = openStore({ file: join(dataDir, 'historian.sqlite') });
-    const t0 = Date.now() - 3_600_000;
-    for (let k = 0; k < READINGS; k += 5000) {
-      store.readings.write(
-        Array.from({ length: 5000 }, (_, j) => {
-          const i = k + j;
-          return { sensor: `acme/plant1/line-2/m-${i % 40}/flow`, ts: t0 + Math.floor(i / 40) * 1000, value: ((i * 7919) % 1000) / 4, quality: 'good' as const, receivedAt: t0 };
-        }),
-      );
-    }
-    const edgeRows = store.db
-      .prepare<[], { sensor: string; ts: number; value: number; quality: number }>('SELECT s.name AS sensor, r.ts, r.value, r.quality FROM readings r JOIN sensors s ON s.id = r.sensor_id')
-      .all();
-    store.close();
+    const edgeRows = fillBacklog(dataDir, READINGS, 40, (m) => `acme/plant1/line-2/m-${m}/flow`);
     agent = await startAgent(
       EdgeConfig.parse({
         gateway: { id: 'cc-gw', site: 'plant1' },
@@ -121,16 +107,10 @@ describe(`kill -9 of the cloud during ingest (${realPg ? 'PostgreSQL' : 'embedde
     // Read back what the cloud holds, with the cloud stopped (the embedded database has one owner).
     const db = await openDatabase(database.config, silentLogger);
     try {
-      const rows = (
-        await db.pool.query<{ sensor: string; ts: string; value: number; quality: number }>(
-          "SELECT sensor, (extract(epoch FROM time) * 1000)::bigint AS ts, value, quality FROM readings WHERE gateway = 'cc-gw'",
-        )
-      ).rows.map((r) => ({ sensor: r.sensor, ts: Number(r.ts), value: r.value, quality: qualityFromCode(r.quality) }));
-      const key = (r: { sensor: string; ts: number }) => `${r.sensor}@${r.ts}`;
-      const byKey = (a: { sensor: string; ts: number }, b: { sensor: string; ts: number }) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
-      expect(rows.length, `acked after each kill: ${kills.join(', ')}`).toBe(READINGS);
-      expect(new Set(rows.map(key)).size).toBe(READINGS);
-      expect(rows.sort(byKey)).toEqual(edgeRows.map((r) => ({ ...r, quality: qualityFromCode(r.quality) })).sort(byKey));
+      const rows = byReading(await cloudRows(db.pool, 'cc-gw'));
+      expect(rows.sorted.length, `acked after each kill: ${kills.join(', ')}`).toBe(READINGS);
+      expect(rows.distinct).toBe(READINGS);
+      expect(rows.sorted).toEqual(byReading(edgeRows).sorted);
     } finally {
       await db.close();
     }

@@ -6,11 +6,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { registerGateway } from '../cloud/db/gateways.js';
 import { createTestDatabase, type TestDatabase } from '../cloud/db/testing.js';
 import { startCloud, type CloudService } from '../cloud/service.js';
-import { openStore } from '../edge/store/store.js';
 import { CloudConfig } from '../shared/config.js';
-import { qualityFromCode } from '../shared/reading.js';
 import { silentLogger } from '../shared/log.js';
 import { createRng } from '../simulators/random.js';
+import { byReading, cloudRows, fillBacklog } from './helpers/backlog.js';
 import { healthz, spawnEdge, writeConfig } from './helpers/edge-process.js';
 import { freePort } from './helpers/mosquitto.js';
 import { eventually } from './helpers/mqtt.js';
@@ -24,13 +23,6 @@ import { eventually } from './helpers/mqtt.js';
 const realPg = process.env.MILLWRIGHT_TEST_PG_URL;
 const READINGS = 40_000;
 const KILLS = 5;
-
-interface Row {
-  sensor: string;
-  ts: number;
-  value: number;
-  quality: string;
-}
 
 describe(`kill -9 of the edge during sync (${realPg ? 'PostgreSQL' : 'embedded TimescaleDB'})`, () => {
   let database: TestDatabase | undefined;
@@ -54,23 +46,7 @@ describe(`kill -9 of the edge during sync (${realPg ? 'PostgreSQL' : 'embedded T
     // The backlog of an outage, in the historian before the agent starts.
     const dataDir = mkdtempSync(join(tmpdir(), 'mw-sync-crash-'));
     dirs.push(dataDir);
-    const store = openStore({ file: join(dataDir, 'historian.sqlite') });
-    const t0 = Date.now() - 3_600_000;
-    for (let k = 0; k < READINGS; k += 5000) {
-      store.readings.write(
-        Array.from({ length: 5000 }, (_, j) => {
-          const i = k + j;
-          return { sensor: `acme/plant1/line-1/m-${i % 50}/temp`, ts: t0 + Math.floor(i / 50) * 1000, value: (i * 7919) % 1000 / 8, quality: i % 97 === 0 ? 'bad' : 'good', receivedAt: t0 };
-        }),
-      );
-    }
-    const edgeRows: Row[] = store.db
-      .prepare<[], { sensor: string; ts: number; value: number; quality: number }>(
-        'SELECT s.name AS sensor, r.ts, r.value, r.quality FROM readings r JOIN sensors s ON s.id = r.sensor_id',
-      )
-      .all()
-      .map((r) => ({ ...r, quality: qualityFromCode(r.quality) }));
-    store.close();
+    const edgeRows = fillBacklog(dataDir, READINGS, 50, (m) => `acme/plant1/line-1/m-${m}/temp`);
     expect(edgeRows).toHaveLength(READINGS);
 
     const mcpPort = await freePort();
@@ -109,16 +85,9 @@ log: { level: warn }
       await last.kill('SIGTERM');
     }
 
-    const cloudRows = (
-      await cloud.db.pool.query<{ sensor: string; ts: string; value: number; quality: number }>(
-        'SELECT sensor, (extract(epoch FROM time) * 1000)::bigint AS ts, value, quality FROM readings WHERE gateway = $1',
-        [gateway.id],
-      )
-    ).rows.map((r) => ({ sensor: r.sensor, ts: Number(r.ts), value: r.value, quality: qualityFromCode(r.quality) }));
-    const key = (r: Row) => `${r.sensor}@${r.ts}`;
-    const sort = (rows: Row[]) => [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-    expect(cloudRows.length, `kills: ${kills.join(', ')}`).toBe(READINGS);
-    expect(new Set(cloudRows.map(key)).size).toBe(READINGS);
-    expect(sort(cloudRows)).toEqual(sort(edgeRows));
+    const rows = byReading(await cloudRows(cloud.db.pool, gateway.id));
+    expect(rows.sorted.length, `kills: ${kills.join(', ')}`).toBe(READINGS);
+    expect(rows.distinct).toBe(READINGS);
+    expect(rows.sorted).toEqual(byReading(edgeRows).sorted);
   }, 240_000);
 });
