@@ -111,19 +111,27 @@ export async function gatewayList(opts: { configPath?: string; json?: boolean })
       return EXIT_OK;
     }
     const table = [
-      ['ID', 'SITE', 'STATUS', 'LAST SEEN', 'CLOCK OFFSET MS'],
+      ['ID', 'SITE', 'STATUS', 'LAST SEEN', 'CLOCK OFFSET MS', 'BACKLOG', 'VERSION'],
       ...rows.map((g) => [
         g.id,
         g.site,
         g.revokedAt ? `revoked ${g.revokedAt.toISOString()}` : 'active',
         g.lastSeenAt?.toISOString() ?? 'never',
         g.lastClockOffsetMs === null ? '-' : String(g.lastClockOffsetMs),
+        g.lag === null ? '-' : `${g.lag.records} readings, ${formatSeconds(g.lag.seconds)}`,
+        g.version ?? '-',
       ]),
     ];
     const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
     process.stdout.write(table.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n');
     return EXIT_OK;
   });
+}
+
+function formatSeconds(s: number): string {
+  if (s < 120) return `${Math.round(s)} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
 }
 
 export async function gatewayRevoke(opts: { configPath?: string; id: string }): Promise<number> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Alarm } from './alarm.js';
 import { Finding } from './finding.js';
 import { EPOCH_MS_MAX, EPOCH_MS_MIN, EpochMs, Quality, SensorId } from './reading.js';
 
@@ -18,6 +19,15 @@ export const GatewayId = z
   .max(64)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, _ . - (starting with a letter or digit)');
 export type GatewayId = z.infer<typeof GatewayId>;
+
+/**
+ * The sync protocol version, sent in the SYNC_VERSION_HEADER of every batch. A cloud that does not
+ * speak it answers 426 and the edge keeps the batch (DESIGN guarantee 5).
+ */
+export const SYNC_PROTOCOL = 1;
+export const SYNC_VERSION_HEADER = 'x-millwright-sync';
+/** Body encodings per stream in this protocol version; another value is a newer (or older) edge. */
+export const SYNC_ENCODINGS: Readonly<Record<string, string>> = { readings: 'columnar-json-v1', findings: 'rows-json-v1' };
 
 export const Stream = z.enum(['readings', 'findings']);
 export type Stream = z.infer<typeof Stream>;
@@ -65,6 +75,10 @@ const BatchHead = {
   firstSeq: Seq,
   lastSeq: Seq,
   sentAt: EpochMs.describe('gateway clock when sent; the cloud compares it with its own'),
+  backlog: z
+    .strictObject({ records: Int.min(0), seconds: z.number().min(0).finite() })
+    .optional()
+    .describe("the stream's records not yet in the cloud and the age of the oldest, when sent"),
   evicted: z
     .array(EvictedRange)
     .optional()
@@ -79,11 +93,18 @@ export const ReadingsBatch = z.strictObject({
 });
 export type ReadingsBatch = z.infer<typeof ReadingsBatch>;
 
+/** A record of the findings stream: a new version of a finding or of an alarm, in the order made. */
+export const EventRecord = z
+  .strictObject({ seq: Seq, finding: Finding.optional(), alarm: Alarm.optional() })
+  .refine((r) => (r.finding === undefined) !== (r.alarm === undefined), { message: 'a record holds exactly one of finding and alarm' });
+export type EventRecord = z.infer<typeof EventRecord>;
+
+/** Findings and alarms: their own stream, sent ahead of readings, so a backlog never delays an alarm. */
 export const FindingsBatch = z.strictObject({
   ...BatchHead,
   stream: z.literal('findings'),
   encoding: z.literal('rows-json-v1'),
-  findings: z.array(z.strictObject({ seq: Seq, finding: Finding })),
+  findings: z.array(EventRecord),
 });
 export type FindingsBatch = z.infer<typeof FindingsBatch>;
 

@@ -10,6 +10,9 @@ export interface GatewayRow {
   revokedAt: Date | null;
   lastSeenAt: Date | null;
   lastClockOffsetMs: number | null;
+  /** Software version the gateway last reported, and its readings backlog then. */
+  version: string | null;
+  lag: { records: number; seconds: number } | null;
 }
 
 export class GatewayError extends Error {
@@ -98,11 +101,14 @@ interface GatewayDbRow {
   revoked_at: Date | null;
   last_seen_at: Date | null;
   last_clock_offset_ms: string | null;
+  version: string | null;
+  lag_records: string | null;
+  lag_seconds: number | null;
 }
 
 export async function listGateways(q: Queryable): Promise<GatewayRow[]> {
   const r = await q.query<GatewayDbRow>(
-    'SELECT id, site, created_at, revoked_at, last_seen_at, last_clock_offset_ms FROM gateways ORDER BY id',
+    'SELECT id, site, created_at, revoked_at, last_seen_at, last_clock_offset_ms, version, lag_records, lag_seconds FROM gateways ORDER BY id',
   );
   return r.rows.map((row) => ({
     id: row.id,
@@ -111,6 +117,8 @@ export async function listGateways(q: Queryable): Promise<GatewayRow[]> {
     revokedAt: row.revoked_at,
     lastSeenAt: row.last_seen_at,
     lastClockOffsetMs: row.last_clock_offset_ms === null ? null : Number(row.last_clock_offset_ms),
+    version: row.version,
+    lag: row.lag_records === null || row.lag_seconds === null ? null : { records: Number(row.lag_records), seconds: row.lag_seconds },
   }));
 }
 
@@ -120,7 +128,19 @@ export async function revokeGateway(q: Queryable, id: string): Promise<boolean> 
   return (r.rowCount ?? 0) > 0;
 }
 
-/** Records that the gateway was heard from, and how far its clock is from ours. */
-export async function touchGateway(q: Queryable, id: string, seen: { at: Date; clockOffsetMs: number }): Promise<void> {
-  await q.query(`UPDATE gateways SET last_seen_at = GREATEST(last_seen_at, $2), last_clock_offset_ms = $3 WHERE id = $1`, [id, seen.at, Math.round(seen.clockOffsetMs)]);
+/**
+ * Records that the gateway was heard from, how far its clock is from ours, and what it said about
+ * itself (absent fields keep their last value: a findings batch says nothing of the readings lag).
+ */
+export async function touchGateway(
+  q: Queryable,
+  id: string,
+  seen: { at: Date; clockOffsetMs: number; version?: string; lag?: { records: number; seconds: number } },
+): Promise<void> {
+  await q.query(
+    `UPDATE gateways SET last_seen_at = GREATEST(last_seen_at, $2), last_clock_offset_ms = $3,
+            version = coalesce($4, version), lag_records = coalesce($5, lag_records), lag_seconds = coalesce($6, lag_seconds)
+      WHERE id = $1`,
+    [id, seen.at, Math.round(seen.clockOffsetMs), seen.version ?? null, seen.lag?.records ?? null, seen.lag?.seconds ?? null],
+  );
 }

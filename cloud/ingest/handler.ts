@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { describeIssues } from '../../shared/config-load.js';
 import { BodyTooLargeError, readBody, sendJson } from '../../shared/http.js';
 import type { Logger } from '../../shared/log.js';
-import { SyncBatch, type SyncErrorReply, type SyncReply } from '../../shared/sync.js';
+import { SYNC_ENCODINGS, SYNC_PROTOCOL, SYNC_VERSION_HEADER, SyncBatch, type SyncErrorReply, type SyncReply } from '../../shared/sync.js';
 import { findGatewayByToken } from '../db/gateways.js';
 import { classifyStoreError } from './classify.js';
 import { storeBatch, type StoreOutcome } from './store.js';
@@ -24,6 +24,7 @@ export type IngestErrorCode =
   | 'FORBIDDEN_GATEWAY'
   | 'BODY_TOO_LARGE'
   | 'UNSUPPORTED_ENCODING'
+  | 'UNSUPPORTED_VERSION'
   | 'BAD_COMPRESSION'
   | 'NOT_JSON'
   | 'INVALID_BATCH'
@@ -90,6 +91,10 @@ export function createIngestHandler(opts: IngestOptions): (req: IncomingMessage,
       res.setHeader('www-authenticate', 'Bearer realm="millwright-ingest", error="invalid_token"');
       return refuse(401, 'UNAUTHORIZED', 'unknown or revoked gateway token; add the gateway with "millwright cloud gateway add"');
     }
+    const version = req.headers[SYNC_VERSION_HEADER];
+    if (typeof version === 'string' && version.trim() !== String(SYNC_PROTOCOL)) {
+      return upgrade(`this cloud speaks sync protocol ${SYNC_PROTOCOL}; the batch says ${version.trim()}: upgrade the cloud or the gateway so they match`);
+    }
     const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     const inflate = INFLATE[encoding];
     if (encoding !== 'identity' && !inflate) {
@@ -128,6 +133,8 @@ export function createIngestHandler(opts: IngestOptions): (req: IncomingMessage,
     if (typeof claimed === 'string' && claimed !== gateway.id) {
       return refuse(403, 'FORBIDDEN_GATEWAY', `this token belongs to gateway "${gateway.id}"; it cannot send data as "${claimed}"`);
     }
+    const bodyEncoding = versionProblem(raw);
+    if (bodyEncoding) return upgrade(bodyEncoding);
     const parsed = SyncBatch.safeParse(raw);
     if (!parsed.success) return refuse(422, 'INVALID_BATCH', summarizeIssues(parsed.error.issues));
     const batch = parsed.data;
@@ -135,7 +142,7 @@ export function createIngestHandler(opts: IngestOptions): (req: IncomingMessage,
     const cloudTime = now();
     let outcome: StoreOutcome;
     try {
-      outcome = await storeBatch(opts.pool, batch, cloudTime);
+      outcome = await storeBatch(opts.pool, batch, cloudTime, edgeVersion(req.headers['user-agent']));
     } catch (err) {
       return failStore(err);
     }
@@ -169,6 +176,12 @@ export function createIngestHandler(opts: IngestOptions): (req: IncomingMessage,
     }
     sendJson(res, 200, reply);
 
+    function upgrade(message: string): void {
+      // RFC 9110 section 15.5.22: a 426 names the protocol to upgrade to.
+      res.setHeader('upgrade', `millwright-sync/${SYNC_PROTOCOL}`);
+      refuse(426, 'UNSUPPORTED_VERSION', message);
+    }
+
     function failStore(err: unknown): void {
       const c = classifyStoreError(err);
       log.error('ingest_store_failed', { err, status: c.status, code: c.code, sqlState: c.sqlState });
@@ -182,6 +195,21 @@ export function createIngestHandler(opts: IngestOptions): (req: IncomingMessage,
       );
     }
   };
+}
+
+/** A body encoding this version does not know: the edge is newer or older, not broken (426, not 422). */
+function versionProblem(raw: unknown): string | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { stream, encoding } = raw as { stream?: unknown; encoding?: unknown };
+  if (typeof stream !== 'string' || typeof encoding !== 'string') return undefined;
+  const known = SYNC_ENCODINGS[stream];
+  if (known === undefined || known === encoding) return undefined;
+  return `this cloud reads ${stream} batches encoded as ${known}, not ${encoding}: upgrade the cloud or the gateway so they match`;
+}
+
+/** "millwright-edge/0.2.0" → "0.2.0"; another client (a test's fetch, curl) says nothing of the edge. */
+function edgeVersion(userAgent: string | undefined): string | undefined {
+  return /^millwright-edge\/(\S{1,64})/.exec(userAgent ?? '')?.[1];
 }
 
 function summarizeIssues(issues: Parameters<typeof describeIssues>[0]): string {

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { EvictedRange, SyncBatch } from '../../shared/sync.js';
 import { decodeSeries } from '../../shared/sync-codec.js';
+import { upsertAlarms } from '../db/alarms.js';
 import { upsertFindings } from '../db/findings.js';
 import { touchGateway } from '../db/gateways.js';
 import { insertReadings } from '../db/readings.js';
@@ -19,7 +20,7 @@ export type StoreOutcome =
  * that the gateway was seen, commit. Any failure rolls everything back and is rethrown; the
  * caller classifies it. A gap rolls back too: nothing of a refused batch is written.
  */
-export async function storeBatch(pool: pg.Pool, batch: SyncBatch, cloudTime: number): Promise<StoreOutcome> {
+export async function storeBatch(pool: pg.Pool, batch: SyncBatch, cloudTime: number, version?: string): Promise<StoreOutcome> {
   const client = await pool.connect();
   let broken = false;
   try {
@@ -41,7 +42,12 @@ export async function storeBatch(pool: pg.Pool, batch: SyncBatch, cloudTime: num
       outcome = { kind: 'written', acceptedThrough: decision.acceptedThrough, written, evicted: evictedAbove(batch.evicted, decision.writeAbove) };
     }
     // The offset includes the network transit time, so it is an upper bound on the clock skew.
-    await touchGateway(client, batch.gateway, { at: new Date(cloudTime), clockOffsetMs: cloudTime - batch.sentAt });
+    await touchGateway(client, batch.gateway, {
+      at: new Date(cloudTime),
+      clockOffsetMs: cloudTime - batch.sentAt,
+      ...(version ? { version } : {}),
+      ...(batch.stream === 'readings' && batch.backlog ? { lag: batch.backlog } : {}),
+    });
     await client.query('COMMIT');
     return outcome;
   } catch (err) {
@@ -71,9 +77,8 @@ async function writeRecords(client: pg.PoolClient, batch: SyncBatch, writeAbove:
     await recordSensorReadings(client, batch.gateway, rows);
     return written;
   }
-  const findings = batch.findings
-    .filter((f) => f.seq > writeAbove)
-    .sort((a, b) => a.seq - b.seq)
-    .map((f) => f.finding);
-  return upsertFindings(client, batch.gateway, findings);
+  const records = batch.findings.filter((r) => r.seq > writeAbove).sort((a, b) => a.seq - b.seq);
+  const findings = records.flatMap((r) => (r.finding ? [r.finding] : []));
+  const alarms = records.flatMap((r) => (r.alarm ? [r.alarm] : []));
+  return (await upsertFindings(client, batch.gateway, findings)) + (await upsertAlarms(client, batch.gateway, alarms));
 }

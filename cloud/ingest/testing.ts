@@ -1,3 +1,4 @@
+import type { Alarm } from '../../shared/alarm.js';
 import type { Finding } from '../../shared/finding.js';
 import { encodeSeries, type SequencedReading } from '../../shared/sync-codec.js';
 import type { FindingsBatch, ReadingsBatch } from '../../shared/sync.js';
@@ -47,14 +48,18 @@ export function findingsBatch(gateway: string, firstSeq: number, findings: reado
   };
 }
 
+export function alarmsBatch(gateway: string, firstSeq: number, alarms: readonly Alarm[], sentAt = Date.now()): FindingsBatch {
+  return { ...findingsBatch(gateway, firstSeq, [], sentAt), lastSeq: firstSeq + alarms.length - 1, findings: alarms.map((alarm, i) => ({ seq: firstSeq + i, alarm })) };
+}
+
 export interface Posted {
   status: number;
   body: unknown;
 }
 
 /** POSTs a body (an object is sent as JSON, a string as is) with an optional bearer token. */
-export async function postIngest(url: string, body: unknown, token?: string): Promise<Posted> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+export async function postIngest(url: string, body: unknown, token?: string, extraHeaders: Record<string, string> = {}): Promise<Posted> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...extraHeaders };
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
   const res = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const text = await res.text();
