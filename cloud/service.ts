@@ -1,4 +1,6 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { CloudConfig } from '../shared/config.js';
 import { listen, sendJson } from '../shared/http.js';
 import type { Logger } from '../shared/log.js';
@@ -34,6 +36,8 @@ const STOP_GRACE_MS = 5_000;
  */
 export async function startCloud(config: CloudConfig, deps: CloudDeps): Promise<CloudService> {
   const log = deps.log;
+  // Before the database: a missing certificate is a config error, found without side effects.
+  const tls = config.tls ? readTls(config.tls) : undefined;
   const db = await openDatabase(config.database, log.child({ component: 'db' }));
   let migrations: MigrationReport;
   try {
@@ -56,24 +60,26 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps): Promise<
     if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return health(db, res);
     sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${req.method ?? ''} ${path}; try POST /v1/ingest, /mcp, GET /healthz` } });
   };
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     route(req, res).catch((err: unknown) => {
       log.error('http_request_failed', { err, url: req.url });
       if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
       else res.destroy();
     });
-  });
+  };
 
   let port: number;
+  let server: Server;
   try {
+    server = tls ? createHttpsServer(tls, handler) : createServer(handler);
     port = await listen(server, config.http.host, config.http.port);
   } catch (err) {
     await db.close().catch(() => {});
     throw err;
   }
   const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
-  const url = `http://${host}:${port}`;
-  log.info('cloud_started', { url, timescale: db.timescale, embedded: db.embedded, migrations });
+  const url = `${config.tls ? 'https' : 'http'}://${host}:${port}`;
+  log.info('cloud_started', { url, timescale: db.timescale, embedded: db.embedded, migrations, mtls: config.tls?.clientCa !== undefined });
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -86,6 +92,26 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps): Promise<
   return { port, url, mcpUrl: `${url}/mcp`, ingestUrl: `${url}/v1/ingest`, db, migrations, stop };
 }
 
+/**
+ * The server's TLS options from the config's PEM files; a file that cannot be read fails the
+ * start with its name. With clientCa, a client without a certificate signed by it is refused in
+ * the TLS handshake, before any request is read.
+ */
+function readTls(tls: NonNullable<CloudConfig['tls']>): import('node:https').ServerOptions {
+  const read = (key: string, file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new Error(`tls.${key}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    cert: read('cert', tls.cert),
+    key: read('key', tls.key),
+    ...(tls.clientCa ? { ca: read('clientCa', tls.clientCa), requestCert: true, rejectUnauthorized: true } : {}),
+  };
+}
+
 async function health(db: Database, res: ServerResponse): Promise<void> {
   try {
     await db.pool.query('SELECT 1');
@@ -96,7 +122,7 @@ async function health(db: Database, res: ServerResponse): Promise<void> {
 }
 
 /** Stops accepting, lets in-flight requests finish, cuts what is left after the grace period. */
-function closeHttp(server: import('node:http').Server): Promise<void> {
+function closeHttp(server: Server): Promise<void> {
   return new Promise((resolve) => {
     const force = setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS);
     force.unref();

@@ -13,7 +13,9 @@ import { walPagesForBudget } from './store/budget.js';
 import { startStoreWriter, type StoreWriter } from './store/writer.js';
 import { createSource } from './sources/registry.js';
 import type { Sink, Source, SourceStatus } from './sources/types.js';
-import { createSyncClient, type SyncClient, type SyncOutbox, type SyncStatus } from './sync/client.js';
+import { createEventStore } from './store/events.js';
+import { createSyncClient, type FindingsOutbox, type SyncClient, type SyncOutbox, type SyncStatus } from './sync/client.js';
+import { readTlsMaterial } from './sync/transport.js';
 import { startHousekeeping, type DiskStatus } from './housekeeping.js';
 import { monitorEventLoop, type EventLoopDelay } from './telemetry/event-loop.js';
 import { createTelemetry, type Counters, type Telemetry } from './telemetry/events.js';
@@ -127,9 +129,22 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
       ...writer.outbox,
       fileLanded: () => writer.fileLanded(),
     };
+    const readEvents = createEventStore(readDb);
+    const findingsOutbox: FindingsOutbox = {
+      next: (limit) => readEvents.next(limit),
+      state: () => readEvents.state(),
+      settle: (seq) => writer.events.settle(seq),
+      recordError: (m) => writer.events.recordError(m),
+      reject: (b) => writer.events.reject(b),
+    };
     const sync =
       cfg.sync.url && cfg.sync.token
-        ? createSyncClient(syncOutbox, { ...cfg.sync, url: cfg.sync.url, token: cfg.sync.token, gatewayId: cfg.gateway.id }, telemetry)
+        ? createSyncClient(
+            syncOutbox,
+            { ...cfg.sync, url: cfg.sync.url, token: cfg.sync.token, gatewayId: cfg.gateway.id, tls: readTlsMaterial(cfg.sync.tls) },
+            telemetry,
+            findingsOutbox,
+          )
         : null;
     if (sync) {
       sync.start();

@@ -19,6 +19,28 @@ export const SyncConfig = z
       .default('gzip')
       .describe('Content-Encoding of batches: gzip takes simulator data from ~29 to ~2.2 bytes per reading on the wire'),
     backoff: BackoffConfig,
+    maxBytesPerSecond: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('bandwidth cap: average bytes per second of batches on the wire (as compressed); 0: no cap'),
+    breaker: z
+      .strictObject({
+        failures: z.number().int().min(1).default(10).describe('failed deliveries in a row (network errors, 5xx) that open the circuit'),
+        openMs: z.number().int().min(100).default(60_000).describe('how long an open circuit waits before one probe'),
+      })
+      .prefault({})
+      .describe('circuit breaker: stop retrying a cloud that keeps failing, probe it now and then'),
+    tls: z
+      .strictObject({
+        ca: z.string().min(1).optional().describe('PEM file of the CA that signed the cloud certificate (a private CA); absent: the system CAs'),
+        cert: z.string().min(1).optional().describe('PEM file of this gateway\'s client certificate, for a cloud that requires one (mTLS)'),
+        key: z.string().min(1).optional().describe('PEM file of the client certificate\'s private key'),
+      })
+      .refine((t) => (t.cert === undefined) === (t.key === undefined), { message: 'tls.cert and tls.key go together' })
+      .prefault({})
+      .describe('for an https:// url; paths relative to the working directory'),
   })
   .refine((s) => s.url === undefined || s.token !== undefined, { message: 'sync.token is required when sync.url is set', path: ['token'] })
   .prefault({});

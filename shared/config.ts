@@ -32,8 +32,22 @@ export const GatewayIdentity = z.strictObject({
   site: z.string().min(1).max(64).describe('site (plant) the gateway belongs to'),
 });
 
+export const TlsServerConfig = z
+  .strictObject({
+    cert: z.string().min(1).describe('PEM file: the server certificate (with its chain)'),
+    key: z.string().min(1).describe('PEM file: the server certificate\'s private key'),
+    clientCa: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('PEM file of the CA that signs client certificates: set it to require one from every client (mTLS); absent: no client certificates'),
+  })
+  .optional()
+  .describe('serve HTTPS; absent: plain HTTP (keep it behind a TLS proxy or on a private network)');
+
 export const CloudConfig = z.strictObject({
   http: HttpListen(8810).describe('ingest endpoint (/v1/ingest), MCP (/mcp) and /healthz'),
+  tls: TlsServerConfig,
   database: z
     .strictObject({
       url: z

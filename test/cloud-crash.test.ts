@@ -72,7 +72,7 @@ describe(`kill -9 of the cloud during ingest (${realPg ? 'PostgreSQL' : 'embedde
         gateway: { id: 'cc-gw', site: 'plant1' },
         dataDir,
         sources: [{ type: 'mqtt', embeddedBroker: { port: 0 } }],
-        sync: { url: `http://127.0.0.1:${port}`, token, batchSize: 500, intervalMs: 20, timeoutMs: 2000, backoff: { baseMs: 20, capMs: 200 } },
+        sync: { url: `http://127.0.0.1:${port}`, token, batchSize: 500, intervalMs: 20, timeoutMs: 2000, backoff: { baseMs: 20, capMs: 200 }, breaker: { failures: 10, openMs: 500 } },
         mcp: { http: { port: 0 } },
       }),
       { log: silentLogger, version: 'test' },

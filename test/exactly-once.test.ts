@@ -93,7 +93,7 @@ describe(`exactly once through a flaky link and an edge restart (${realPg ? 'Pos
         dataDir,
         sources: [{ type: 'mqtt', embeddedBroker: { port: 0 } }],
         ...(withSync
-          ? { sync: { url: `http://127.0.0.1:${proxyPort}`, token, batchSize: 37, intervalMs: 20, backoff: { baseMs: 10, capMs: 100 } } }
+          ? { sync: { url: `http://127.0.0.1:${proxyPort}`, token, batchSize: 37, intervalMs: 20, backoff: { baseMs: 10, capMs: 100 }, breaker: { failures: 10, openMs: 300 } } }
           : {}),
         mcp: { http: { port: 0 } },
       });

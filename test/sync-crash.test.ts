@@ -57,7 +57,7 @@ dataDir: ${JSON.stringify(dataDir)}
 sources:
   - type: mqtt
     embeddedBroker: { host: 127.0.0.1, port: ${await freePort()} }
-sync: { url: ${JSON.stringify(cloud.url)}, token: ${token}, batchSize: 500, intervalMs: 20, backoff: { baseMs: 10, capMs: 100 } }
+sync: { url: ${JSON.stringify(cloud.url)}, token: ${token}, batchSize: 500, intervalMs: 20, backoff: { baseMs: 10, capMs: 100 }, breaker: { failures: 10, openMs: 300 } }
 mcp: { http: { host: 127.0.0.1, port: ${mcpPort} } }
 log: { level: warn }
 `,

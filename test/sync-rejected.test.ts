@@ -72,7 +72,7 @@ describe('a batch the cloud refuses as invalid', () => {
     expect(requests).toBe(4);
     expect(agent.status().sync).toMatchObject({ state: 'blocked', ackedSeq: 0 });
     expect(agent.status().sync!.pendingRecords).toBeGreaterThanOrEqual(100);
-    expect(agent.status().sync!.lastError).toMatch(/rejected batch 1\.\.\d+: .*too old for this cloud/);
+    expect(agent.status().sync!.lastError).toMatch(/rejected readings batch 1\.\.\d+: .*too old for this cloud/);
     await agent.stop();
     agent = undefined;
 

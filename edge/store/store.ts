@@ -1,5 +1,6 @@
 import { openStoreDb, type SqliteDb, type Synchronous } from './db.js';
 import { createDeadLetterStore, type DeadLetterStore } from './dead-letters.js';
+import { createEventStore, type EventStore } from './events.js';
 import { createGapStore, type GapStore } from './gaps.js';
 import { createOutbox, type Outbox } from './outbox.js';
 import { createReadingWriter, type ReadingWriter } from './readings.js';
@@ -12,6 +13,8 @@ export interface Store {
   /** Spans in which a source could read nothing (DESIGN guarantee 4). */
   readonly gaps: GapStore;
   readonly outbox: Outbox;
+  /** Findings and alarms, and their sync stream. */
+  readonly events: EventStore;
   readonly db: SqliteDb;
   close(): void;
 }
@@ -41,6 +44,7 @@ export function openStore(opts: { file: string; synchronous?: Synchronous; walPa
     deadLetters: createDeadLetterStore(db),
     gaps: createGapStore(db),
     outbox: createOutbox(db, { synchronous }),
+    events: createEventStore(db),
     close() {
       if (!db.open) return;
       try {

@@ -1,6 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import type { Alarm } from '../../shared/alarm.js';
+import type { Finding } from '../../shared/finding.js';
 import { fromColumns, type ReadingColumns } from './columns.js';
 import type { Synchronous } from './db.js';
 import type { DeadLetter } from './dead-letters.js';
@@ -160,6 +162,12 @@ const api = {
   recordError: (message: string): Promise<void> => enqueue(() => store.outbox.recordError(message)),
   reject: (b: { firstSeq: number; lastSeq: number; status: number | null; reason: string }): Promise<void> =>
     enqueue(() => store.outbox.reject(b)),
+  recordFindings: (findings: Finding[]): Promise<number> => enqueue(() => store.events.recordFindings(findings)),
+  recordAlarms: (alarms: Alarm[]): Promise<number> => enqueue(() => store.events.recordAlarms(alarms)),
+  eventsSettle: (ackedSeq: number): Promise<void> => enqueue(() => store.events.settle(ackedSeq)),
+  eventsRecordError: (message: string): Promise<void> => enqueue(() => store.events.recordError(message)),
+  eventsReject: (b: { firstSeq: number; lastSeq: number; status: number | null; reason: string }): Promise<void> =>
+    enqueue(() => store.events.reject(b)),
   /** One age-retention run; its transactions interleave with the group commits. */
   retention(o: Omit<RetentionOptions, 'signal'>): Promise<RetentionCounts> {
     if (retentionRun) return retentionRun;

@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import type { Alarm } from '../../shared/alarm.js';
+import type { Finding } from '../../shared/finding.js';
 import type { Reading } from '../../shared/reading.js';
 import { toColumns, transferables } from './columns.js';
 import { DEAD_LETTER_RAW_CAP, type DeadLetter } from './dead-letters.js';
@@ -24,6 +26,14 @@ export interface StoreWriter {
   /** The outbox's writes; its reads run on the main thread's read-only connection. */
   readonly outbox: {
     makeDurable(): Promise<void>;
+    settle(ackedSeq: number): Promise<void>;
+    recordError(message: string): Promise<void>;
+    reject(b: { firstSeq: number; lastSeq: number; status: number | null; reason: string }): Promise<void>;
+  };
+  /** Findings and alarms (edge/store/events.ts): new versions are stored and queued for the cloud. */
+  readonly events: {
+    recordFindings(findings: readonly Finding[]): Promise<number>;
+    recordAlarms(alarms: readonly Alarm[]): Promise<number>;
     settle(ackedSeq: number): Promise<void>;
     recordError(message: string): Promise<void>;
     reject(b: { firstSeq: number; lastSeq: number; status: number | null; reason: string }): Promise<void>;
@@ -92,6 +102,13 @@ export async function startStoreWriter(opts: WriterOptions): Promise<StoreWriter
       settle: (seq) => call(() => remote.settle(seq)),
       recordError: (m) => call(() => remote.recordError(m)),
       reject: (b) => call(() => remote.reject(b)),
+    },
+    events: {
+      recordFindings: (f) => call(() => remote.recordFindings([...f])),
+      recordAlarms: (a) => call(() => remote.recordAlarms([...a])),
+      settle: (seq) => call(() => remote.eventsSettle(seq)),
+      recordError: (m) => call(() => remote.eventsRecordError(m)),
+      reject: (b) => call(() => remote.eventsReject(b)),
     },
     fileLanded: () => call(() => remote.fileLanded()),
     filingError: () => call(() => remote.filingError()),

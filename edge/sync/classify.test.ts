@@ -18,7 +18,7 @@ describe('classifyResponse', () => {
   it.each([500, 502, 503, 504, 429, 408, 401, 403])('retries %i', (status) => {
     expect(classifyResponse(status, error('X')).outcome).toBe('retry');
   });
-  it.each([400, 413, 422])('rejects %i with the reason', (status) => {
+  it.each([400, 413, 422, 426])('rejects %i with the reason', (status) => {
     expect(classifyResponse(status, error('BAD_BATCH'))).toEqual({ outcome: 'rejected', status, reason: 'BAD_BATCH: why' });
   });
   it('retries network errors', () => {

@@ -26,7 +26,11 @@ export function classifyResponse(status: number, body: unknown): Delivery {
 }
 
 export function classifyNetworkError(err: unknown): Delivery {
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  const what = e.name === 'TimeoutError' ? 'timed out' : e.cause?.code ?? e.cause?.message ?? e.message ?? 'network error';
+  const e = err as { name?: string; code?: string; message?: string; cause?: { name?: string; code?: string; message?: string } };
+  const timedOut = e.name === 'TimeoutError' || e.cause?.name === 'TimeoutError';
+  // node:http puts the code on the error (ECONNREFUSED, a TLS ERR_...), fetch on its cause.
+  const code = e.code ?? e.cause?.code;
+  const tls = code !== undefined && /CERT|SSL|TLS|SELF_SIGNED|HOSTNAME|ALTNAME/.test(code);
+  const what = timedOut ? 'timed out' : tls ? `TLS: ${e.message ?? code} (check sync.tls)` : code ?? e.cause?.message ?? e.message ?? 'network error';
   return { outcome: 'retry', reason: `cannot reach the cloud: ${what}`, status: null };
 }

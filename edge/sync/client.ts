@@ -1,13 +1,13 @@
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import { backoffDelay, type BackoffOptions } from '../../shared/backoff.js';
 import { encodeSeries } from '../../shared/sync-codec.js';
-import type { ReadingsBatch } from '../../shared/sync.js';
+import type { EventRecord, Stream, SyncBatch } from '../../shared/sync.js';
+import type { EventsOutboxState } from '../store/events.js';
 import type { Outbox } from '../store/outbox.js';
 import type { Telemetry } from '../telemetry/events.js';
-import { classifyNetworkError, classifyResponse, type Delivery } from './classify.js';
+import type { Delivery } from './classify.js';
+import { createBreaker, createPacer, type BreakerOptions, type BreakerStatus } from './flow.js';
+import { createTransport, type TlsMaterial } from './transport.js';
 
-const gzipAsync = promisify(gzip);
 /** How often a batch the cloud refused as invalid is sent again before the sync gives up on it. */
 const REJECTED_RETRIES = 3;
 
@@ -21,10 +21,15 @@ export interface SyncOptions {
   backoff: BackoffOptions;
   /** gzip (default): the batch's JSON is compressed on the wire (Content-Encoding). */
   compression?: 'gzip' | 'none';
+  /** Average request-body bytes per second at most; absent or 0: as fast as the link allows. */
+  maxBytesPerSecond?: number;
+  /** Absent: 10 failures in a row open the circuit for 60 s. */
+  breaker?: BreakerOptions;
+  tls?: TlsMaterial;
 }
 
 export interface SyncStatus {
-  state: 'idle' | 'sending' | 'backing-off' | 'blocked' | 'stopped';
+  state: 'idle' | 'sending' | 'backing-off' | 'circuit-open' | 'blocked' | 'stopped';
   ackedSeq: number;
   pendingRecords: number;
   /** Seconds between now and the receive time of the oldest reading not yet in the cloud. */
@@ -35,6 +40,9 @@ export interface SyncStatus {
   clockOffsetMs: number | null;
   /** Request bodies sent since start (compressed, as on the wire) and the records they carried. */
   wire: { bytes: number; records: number };
+  breaker: BreakerStatus;
+  /** The findings stream (findings and alarms), sent ahead of readings; null when not synced. */
+  findings: { ackedSeq: number; pendingRecords: number; lagSeconds: number; lastError: string | null; parked: boolean } | null;
 }
 
 export interface SyncClient {
@@ -46,32 +54,112 @@ export interface SyncClient {
   drained(timeoutMs: number): Promise<boolean>;
 }
 
+type Writes<T, K extends keyof T> = { [P in K]: T[P] extends (...args: infer A) => unknown ? (...args: A) => Promise<void> | void : never };
+
 /**
  * The outbox as the sync client uses it: reads answer at once (the main thread's read-only
  * connection), writes may go to the writer thread and are awaited.
  */
-export type SyncOutbox = Pick<Outbox, 'next' | 'span' | 'state'> & {
-  [K in 'makeDurable' | 'settle' | 'recordError' | 'reject']: (...args: Parameters<Outbox[K]>) => Promise<void> | void;
-} & {
-  /** Files the landed readings now, so they have seqs (edge/store/filing.ts); absent: nothing lands. */
-  fileLanded?: () => Promise<unknown>;
-};
+export type SyncOutbox = Pick<Outbox, 'next' | 'span' | 'state'> &
+  Writes<Outbox, 'makeDurable' | 'settle' | 'recordError' | 'reject'> & {
+    /** Files the landed readings now, so they have seqs (edge/store/filing.ts); absent: nothing lands. */
+    fileLanded?: () => Promise<unknown>;
+  };
+
+/** The findings stream's outbox (edge/store/events.ts), in the same split of reads and writes. */
+export interface FindingsOutbox extends Writes<Outbox, 'settle' | 'recordError' | 'reject'> {
+  next(limit: number): EventRecord[];
+  state(): EventsOutboxState;
+}
+
+/** One stream as the loop drives it; the readings and findings streams differ only in here. */
+interface Lane {
+  stream: Stream;
+  build(limit: number): Promise<{ batch: SyncBatch; records: number } | null>;
+  /** The highest seq this edge has given in the stream. */
+  lastSeq(): number;
+  ackedSeq(): number;
+  settle(seq: number): Promise<void> | void;
+  recordError(message: string): Promise<void> | void;
+  reject(b: { firstSeq: number; lastSeq: number; status: number | null; reason: string }): Promise<void> | void;
+  /** A rejected batch, keyed by where it starts and the status, tried `tries` times. */
+  rejected: { key: string; tries: number };
+  parked: boolean;
+}
+
+const lagOf = (oldest: number | null) => (oldest === null ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
 
 /**
- * Store-and-forward: reads pending readings from the outbox in seq order, posts them as one
- * batch, and moves the outbox cursor only to what the cloud says it committed.
+ * Store-and-forward: reads pending records in seq order, posts them as one batch, and moves the
+ * outbox cursor only to what the cloud says it committed. Findings and alarms go first, so a
+ * backlog of readings never holds back an alarm.
  */
-export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetry: Telemetry): SyncClient {
+export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetry: Telemetry, findings?: FindingsOutbox): SyncClient {
   let running = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
   let state: SyncStatus['state'] = 'idle';
   let clockOffsetMs: number | null = null;
-  let lastRejected = '';
-  let rejectedTries = 0;
   let attempt = 0;
   const wire = { bytes: 0, records: 0 };
-  let plainOnly = false;
+  const transport = createTransport(opts);
+  const pacer = createPacer(opts.maxBytesPerSecond);
+  const breaker = createBreaker(opts.breaker ?? { failures: 10, openMs: 60_000 });
+  const head = () => ({ gateway: opts.gatewayId, sentAt: Date.now() });
+
+  const readings: Lane = {
+    stream: 'readings',
+    async build(limit) {
+      const rows = outbox.next(limit);
+      if (rows.length === 0) return null;
+      await outbox.makeDurable();
+      // The span starts just above the acked seq and declares what the disk budget evicted in it.
+      const { firstSeq, lastSeq, evicted } = outbox.span(rows);
+      const s = outbox.state();
+      const batch: SyncBatch = {
+        ...head(),
+        stream: 'readings',
+        encoding: 'columnar-json-v1',
+        firstSeq,
+        lastSeq,
+        ...(evicted.length > 0 ? { evicted } : {}),
+        backlog: { records: s.pending, seconds: lagOf(s.oldestPendingAt) },
+        series: encodeSeries(rows),
+      };
+      return { batch, records: rows.length };
+    },
+    lastSeq: () => outbox.state().lastSeq,
+    ackedSeq: () => outbox.state().ackedSeq,
+    settle: (seq) => outbox.settle(seq),
+    recordError: (m) => outbox.recordError(m),
+    reject: (b) => outbox.reject(b),
+    rejected: { key: '', tries: 0 },
+    parked: false,
+  };
+
+  const lanes: Lane[] = [readings];
+  if (findings) {
+    lanes.unshift({
+      stream: 'findings',
+      async build(limit) {
+        const records = findings.next(limit);
+        if (records.length === 0) return null;
+        const firstSeq = findings.state().ackedSeq + 1;
+        const lastSeq = records[records.length - 1]!.seq;
+        // Only after the cloud rewound below what the log still keeps (events.ts): say so.
+        const lost = records[0]!.seq > firstSeq ? { evicted: [[firstSeq, records[0]!.seq - 1] as [number, number]] } : {};
+        const batch: SyncBatch = { ...head(), stream: 'findings', encoding: 'rows-json-v1', firstSeq, lastSeq, ...lost, findings: records };
+        return { batch, records: records.length };
+      },
+      lastSeq: () => findings.state().lastSeq,
+      ackedSeq: () => findings.state().ackedSeq,
+      settle: (seq) => findings.settle(seq),
+      recordError: (m) => findings.recordError(m),
+      reject: (b) => findings.reject(b),
+      rejected: { key: '', tries: 0 },
+      parked: false,
+    });
+  }
 
   /** Until stop(): a rejected batch given up on waits for a restart, not for a timer. */
   let unpark: (() => void) | undefined;
@@ -87,116 +175,91 @@ export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetr
       wake = done;
     });
 
-  async function post(batch: ReadingsBatch, records: number): Promise<Delivery> {
-    const started = Date.now();
-    try {
-      const json = Buffer.from(JSON.stringify(batch));
-      const gzip = (opts.compression ?? 'gzip') === 'gzip' && !plainOnly;
-      // Off the event loop (libuv's pool): a 5,000-reading batch is ~150 KB of JSON.
-      const payload = gzip ? await gzipAsync(json) : json;
-      const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${opts.token}` };
-      if (gzip) headers['content-encoding'] = 'gzip';
-      wire.bytes += payload.length;
-      wire.records += records;
-      const res = await fetch(`${opts.url.replace(/\/$/, '')}/v1/ingest`, {
-        method: 'POST',
-        headers,
-        body: payload,
-        signal: AbortSignal.timeout(opts.timeoutMs),
-      });
-      if (gzip && res.status === 415) {
-        // A cloud older than compressed batches refuses the encoding: send plain JSON from now on.
-        plainOnly = true;
-        await res.text().catch(() => undefined);
-        return await post(batch, 0);
-      }
-      const text = await res.text();
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = undefined;
-      }
-      const delivery = classifyResponse(res.status, body);
-      const cloudTime = delivery.outcome === 'accepted' ? delivery.reply.cloudTime : delivery.outcome === 'retry' ? delivery.cloudTime : undefined;
-      // The cloud stamped its time somewhere inside the round trip; assume the middle.
-      if (cloudTime !== undefined) clockOffsetMs = cloudTime - Math.round((started + Date.now()) / 2);
-      return delivery;
-    } catch (err) {
-      return classifyNetworkError(err);
-    }
-  }
-
   /** One step; returns how long to wait before the next. */
   async function step(): Promise<number> {
-    const rows = outbox.next(opts.batchSize);
-    if (rows.length === 0) {
-      state = 'idle';
-      return opts.intervalMs;
+    const open = breaker.wait(Date.now());
+    if (open > 0) {
+      state = 'circuit-open';
+      return open;
     }
-    await outbox.makeDurable();
-    // The span starts just above the acked seq and declares what the disk budget evicted in it.
-    const { firstSeq, lastSeq, evicted } = outbox.span(rows);
-    const batch: ReadingsBatch = {
-      gateway: opts.gatewayId,
-      stream: 'readings',
-      encoding: 'columnar-json-v1',
-      firstSeq,
-      lastSeq,
-      ...(evicted.length > 0 ? { evicted } : {}),
-      sentAt: Date.now(),
-      series: encodeSeries(rows),
-    };
-    state = 'sending';
-    const d = await post(batch, rows.length);
+    const pace = pacer.delay(Date.now());
+    if (pace > 0) return pace;
+    for (const [i, lane] of lanes.entries()) {
+      if (lane.parked) continue;
+      const built = await lane.build(opts.batchSize);
+      if (!built) continue;
+      state = 'sending';
+      const sent = await transport.post(built.batch);
+      pacer.sent(sent.bytes, Date.now());
+      wire.bytes += sent.bytes;
+      wire.records += built.records;
+      if (sent.clockOffsetMs !== undefined) clockOffsetMs = sent.clockOffsetMs;
+      const delay = await settle(lane, built.batch, sent.delivery);
+      // A short batch means this stream is drained for now; the next stream may still have some.
+      return delay === undefined ? (built.records === opts.batchSize || i < lanes.length - 1 ? 0 : opts.intervalMs) : delay;
+    }
+    const blocked = lanes.some((l) => l.parked);
+    state = blocked ? 'blocked' : 'idle';
+    return lanes.every((l) => l.parked) ? Number.POSITIVE_INFINITY : opts.intervalMs;
+  }
+
+  /** Acts on a delivery's outcome; undefined: accepted, carry on at the loop's pace. */
+  async function settle(lane: Lane, batch: SyncBatch, d: Delivery): Promise<number | undefined> {
+    const { firstSeq, lastSeq } = batch;
     if (d.outcome === 'accepted') {
       attempt = 0;
-      const historianLast = outbox.state().lastSeq;
+      breaker.success();
+      const historianLast = lane.lastSeq();
       if (d.reply.acceptedThrough > historianLast) {
         // The cloud holds more of this stream than this historian ever wrote: the historian was
         // replaced or restored. Advancing would silently skip what we have; stop and say so.
-        await outbox.recordError(
-          `cloud watermark ${d.reply.acceptedThrough} is ahead of this historian (last seq ${historianLast}): was the historian file replaced or restored? readings are kept locally`,
+        await lane.recordError(
+          `cloud watermark ${d.reply.acceptedThrough} is ahead of this historian (last ${lane.stream} seq ${historianLast}): was the historian file replaced or restored? data is kept locally`,
         );
         state = 'blocked';
         return opts.backoff.capMs;
       }
-      await outbox.settle(d.reply.acceptedThrough);
+      await lane.settle(d.reply.acceptedThrough);
       telemetry.syncDelivered(firstSeq, lastSeq, d.reply.written, d.reply.duplicate);
-      return rows.length === opts.batchSize ? 0 : opts.intervalMs;
+      return undefined;
     }
     if (d.outcome === 'retry' && d.rewindTo !== undefined) {
-      // The cloud's watermark is the truth: resend from just above it.
-      telemetry.syncRewound(outbox.state().ackedSeq, d.rewindTo);
-      await outbox.settle(d.rewindTo);
-      await outbox.recordError(d.reason);
+      // The cloud answered, so it is up; its watermark is the truth: resend from just above it.
+      breaker.success();
+      telemetry.syncRewound(lane.ackedSeq(), d.rewindTo);
+      await lane.settle(d.rewindTo);
+      await lane.recordError(d.reason);
       return 0;
     }
     if (d.outcome === 'rejected') {
+      breaker.success();
       // Not skipped: skipping would leave a gap the cloud refuses. Kept with its reason and
       // retried a few times (a cloud being upgraded may refuse for a moment), then not again
       // until the agent restarts: an operator must act, and the status says so.
-      // By where the batch starts: on a caught-up gateway each resend carries the readings that
+      // By where the batch starts: on a caught-up gateway each resend carries the records that
       // arrived meanwhile, so its end (and the cloud's wording) may differ from try to try.
       const key = `${firstSeq}-${d.status}`;
-      if (key !== lastRejected) {
-        await outbox.reject({ firstSeq, lastSeq, status: d.status, reason: d.reason });
+      if (key !== lane.rejected.key) {
+        await lane.reject({ firstSeq, lastSeq, status: d.status, reason: d.reason });
         telemetry.syncRejected(firstSeq, lastSeq, d.status, d.reason);
-        lastRejected = key;
-        rejectedTries = 0;
+        lane.rejected = { key, tries: 0 };
       }
-      rejectedTries++;
-      const giveUp = rejectedTries > REJECTED_RETRIES;
-      await outbox.recordError(
-        `rejected batch ${firstSeq}..${lastSeq}: ${d.reason}${giveUp ? `; not sent again until the agent restarts (refused ${rejectedTries} times)` : ''}`,
+      lane.rejected.tries++;
+      lane.parked = lane.rejected.tries > REJECTED_RETRIES;
+      await lane.recordError(
+        `rejected ${lane.stream} batch ${firstSeq}..${lastSeq}: ${d.reason}${lane.parked ? `; not sent again until the agent restarts (refused ${lane.rejected.tries} times)` : ''}`,
       );
       state = 'blocked';
-      return giveUp ? Number.POSITIVE_INFINITY : opts.backoff.capMs;
+      // A parked stream steps aside; the loop goes on with the others (or waits for stop()).
+      return lane.parked ? 0 : opts.backoff.capMs;
     }
-    await outbox.recordError(d.reason);
-    const delay = backoffDelay(attempt++, opts.backoff);
+    await lane.recordError(d.reason);
+    const now = Date.now();
+    breaker.failure(now);
+    const open = breaker.wait(now);
+    const delay = open > 0 ? open : backoffDelay(attempt++, opts.backoff);
     telemetry.syncRetry(d.reason, attempt, delay);
-    state = 'backing-off';
+    state = open > 0 ? 'circuit-open' : 'backing-off';
     return delay;
   }
 
@@ -211,7 +274,7 @@ export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetr
             delay = await step();
           } catch (err) {
             // The writer may be what failed; the error is in the status and the log either way.
-            await Promise.resolve(outbox.recordError(`sync: ${(err as Error).message}`)).catch(() => undefined);
+            await Promise.resolve(readings.recordError(`sync: ${(err as Error).message}`)).catch(() => undefined);
             delay = backoffDelay(attempt++, opts.backoff);
             telemetry.syncRetry((err as Error).message, attempt, delay);
           }
@@ -219,6 +282,7 @@ export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetr
           else if (running && delay > 0) await sleep(delay);
         }
         state = 'stopped';
+        transport.close();
       })();
     },
     async stop() {
@@ -229,27 +293,34 @@ export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetr
     },
     status() {
       const s = outbox.state();
+      const f = findings?.state();
       return {
         state,
         ackedSeq: s.ackedSeq,
         pendingRecords: s.pending,
-        lagSeconds: s.oldestPendingAt === null ? 0 : Math.max(0, (Date.now() - s.oldestPendingAt) / 1000),
+        lagSeconds: lagOf(s.oldestPendingAt),
         lastSuccessAt: s.lastSuccessAt,
         lastError: s.lastError,
         clockOffsetMs,
         wire: { ...wire },
+        breaker: breaker.status(),
+        findings: f
+          ? { ackedSeq: f.ackedSeq, pendingRecords: f.pending, lagSeconds: lagOf(f.oldestPendingAt), lastError: f.lastError, parked: lanes[0]!.parked }
+          : null,
       };
     },
     async drained(timeoutMs) {
       await outbox.fileLanded?.();
       const target = outbox.state().lastSeq;
+      const findingsTarget = findings?.state().lastSeq ?? 0;
+      const done = () => outbox.state().ackedSeq >= target && (findings?.state().ackedSeq ?? 0) >= findingsTarget;
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
-        if (outbox.state().ackedSeq >= target) return true;
+        if (done()) return true;
         wake?.();
         await new Promise((r) => setTimeout(r, 50));
       }
-      return outbox.state().ackedSeq >= target;
+      return done();
     },
   };
 }

@@ -1,0 +1,120 @@
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { SYNC_PROTOCOL, SYNC_VERSION_HEADER, type SyncBatch } from '../../shared/sync.js';
+import { VERSION } from '../../shared/version.js';
+import { classifyNetworkError, classifyResponse, type Delivery } from './classify.js';
+
+const gzipAsync = promisify(gzip);
+
+/** PEM contents, not paths: the agent reads the files at start so a missing one fails there. */
+export interface TlsMaterial {
+  /** CA certificates to trust for the cloud (a private CA); absent: the system's. */
+  ca?: string;
+  /** Client certificate and key, for a cloud that asks for one (mTLS). */
+  cert?: string;
+  key?: string;
+}
+
+/** Reads the PEM files named in sync.tls; a file that cannot be read fails the start, named. */
+export function readTlsMaterial(paths: { ca?: string; cert?: string; key?: string }): TlsMaterial {
+  const out: TlsMaterial = {};
+  for (const k of ['ca', 'cert', 'key'] as const) {
+    const file = paths[k];
+    if (file === undefined) continue;
+    try {
+      out[k] = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new Error(`sync.tls.${k}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  }
+  return out;
+}
+
+export interface TransportOptions {
+  url: string;
+  token: string;
+  timeoutMs: number;
+  compression?: 'gzip' | 'none';
+  tls?: TlsMaterial;
+}
+
+export interface Posted {
+  delivery: Delivery;
+  /** Body bytes as sent (compressed), 0 when nothing could be sent. */
+  bytes: number;
+  /** Cloud clock minus ours, when the reply carried the cloud's time (DESIGN guarantee 7). */
+  clockOffsetMs?: number;
+}
+
+export interface Transport {
+  post(batch: SyncBatch): Promise<Posted>;
+  close(): void;
+}
+
+/**
+ * One HTTP(S) connection pool to `<url>/v1/ingest`. Every outcome goes through classify.ts, so
+ * the sync loop sees accepted / retry / rejected and nothing else.
+ */
+export function createTransport(opts: TransportOptions): Transport {
+  const target = new URL(`${opts.url.replace(/\/$/, '')}/v1/ingest`);
+  const secure = target.protocol === 'https:';
+  const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 2, ...opts.tls }) : new http.Agent({ keepAlive: true, maxSockets: 2 });
+  let plainOnly = false;
+
+  function send(payload: Buffer, gzipped: boolean): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      const headers: http.OutgoingHttpHeaders = {
+        'content-type': 'application/json',
+        'content-length': payload.length,
+        authorization: `Bearer ${opts.token}`,
+        'user-agent': `millwright-edge/${VERSION}`,
+        [SYNC_VERSION_HEADER]: String(SYNC_PROTOCOL),
+      };
+      if (gzipped) headers['content-encoding'] = 'gzip';
+      const req = (secure ? https : http).request(target, { method: 'POST', agent, headers, signal: AbortSignal.timeout(opts.timeoutMs) }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  async function post(batch: SyncBatch): Promise<Posted> {
+    const started = Date.now();
+    let bytes = 0;
+    try {
+      const json = Buffer.from(JSON.stringify(batch));
+      const gzipped = (opts.compression ?? 'gzip') === 'gzip' && !plainOnly;
+      // Off the event loop (libuv's pool): a 5,000-reading batch is ~150 KB of JSON.
+      const payload = gzipped ? await gzipAsync(json) : json;
+      bytes = payload.length;
+      const res = await send(payload, gzipped);
+      if (gzipped && res.status === 415) {
+        // A cloud older than compressed batches refuses the encoding: plain JSON from now on.
+        plainOnly = true;
+        const again = await post(batch);
+        return { ...again, bytes: bytes + again.bytes };
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(res.text);
+      } catch {
+        body = undefined;
+      }
+      const delivery = classifyResponse(res.status, body);
+      const cloudTime = delivery.outcome === 'accepted' ? delivery.reply.cloudTime : delivery.outcome === 'retry' ? delivery.cloudTime : undefined;
+      // The cloud stamped its time somewhere inside the round trip; assume the middle.
+      return { delivery, bytes, ...(cloudTime !== undefined ? { clockOffsetMs: cloudTime - Math.round((started + Date.now()) / 2) } : {}) };
+    } catch (err) {
+      return { delivery: classifyNetworkError(err), bytes };
+    }
+  }
+
+  return { post, close: () => agent.destroy() };
+}
