@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../shared/log.js';
 import { startAgent } from '../edge/agent.js';
 import { EdgeConfig } from '../edge/config.js';
+import { CloudConfig } from '../shared/config.js';
 import { SourceConfig } from '../edge/sources/registry.js';
 import { connectClient, eventually, testBroker, type TestBroker } from './helpers/mqtt.js';
 
@@ -30,6 +31,18 @@ describe('README configuration examples', () => {
     const store = blocks.find((b) => b.startsWith('store:'));
     const cfg = EdgeConfig.parse({ gateway: { id: 'gw', site: 's' }, sources: [sources[0]], ...(parseYaml(store!) as object) });
     expect(cfg.store.budget).toEqual({ maxMiB: 2048, lowWater: 0.9, thinUnsynced: false, checkIntervalSeconds: 60 });
+  });
+
+  it('the edge and cloud examples under Configuration are valid, with their commented-out tls lines too', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const yamlAfter = (marker: string) => /```yaml\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf(marker)))![1]!;
+    const edge = yamlAfter('### Configuration');
+    const cloud = yamlAfter('A cloud service:');
+    const uncomment = (y: string) => y.replace(/^(\s*)# (tls:)/m, '$1$2');
+    for (const y of [edge, uncomment(edge)]) expect(EdgeConfig.safeParse(parseYaml(y)).error).toBeUndefined();
+    for (const y of [cloud, uncomment(cloud)]) expect(CloudConfig.safeParse(parseYaml(y)).error).toBeUndefined();
+    expect(EdgeConfig.parse(parseYaml(uncomment(edge))).sync.tls).toMatchObject({ ca: 'certs/plant-ca.pem' });
+    expect(CloudConfig.parse(parseYaml(uncomment(cloud))).tls).toMatchObject({ clientCa: 'certs/plant-ca.pem' });
   });
 
   describe('work as written, against a broker', () => {
