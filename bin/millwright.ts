@@ -75,6 +75,46 @@ gateway
     process.exitCode = await gatewayRevoke({ configPath: o.config, id: o.id });
   });
 
+gateway
+  .command('config')
+  .description('Push settings to a running gateway (the next version; it applies them at its next contact).')
+  .requiredOption('--id <id>', 'gateway id')
+  .option('--set <key=value>', 'a setting: sync.batchSize, sync.intervalMs or sync.maxBytesPerSecond (repeat for more)', (v: string, all: string[]) => [...all, v], [])
+  .option('-c, --config <file>', 'cloud config file (YAML)')
+  .action(async (o: { id: string; set: string[]; config?: string }) => {
+    const { gatewayConfig } = await import('../cloud/pushback-cli.js');
+    process.exitCode = await gatewayConfig({ configPath: o.config, id: o.id, set: o.set });
+  });
+
+cloud
+  .command('model')
+  .description('Trained models for the gateways.')
+  .command('publish')
+  .description('Store a model file as the next version of its name; gateways of the site (or all) fetch it.')
+  .requiredOption('--name <name>', 'model name, e.g. rul-pump')
+  .requiredOption('--file <file>', 'the model file (from "millwright train")')
+  .option('--site <site>', 'only for this site; absent: every site')
+  .option('-c, --config <file>', 'cloud config file (YAML)')
+  .action(async (o: { name: string; file: string; site?: string; config?: string }) => {
+    const { modelPublish } = await import('../cloud/pushback-cli.js');
+    process.exitCode = await modelPublish({ configPath: o.config, name: o.name, file: o.file, ...(o.site ? { site: o.site } : {}) });
+  });
+
+cloud
+  .command('alarm')
+  .description('Alarms raised on the gateways.')
+  .command('ack')
+  .description('Acknowledge an alarm; the gateway that raised it applies the acknowledgement and reports it back.')
+  .requiredOption('--gateway <id>', 'gateway that raised the alarm')
+  .requiredOption('--alarm <id>', 'alarm id (32 hex digits)')
+  .requiredOption('--by <who>', 'who acknowledges')
+  .option('--note <text>', 'a note for the floor')
+  .option('-c, --config <file>', 'cloud config file (YAML)')
+  .action(async (o: { gateway: string; alarm: string; by: string; note?: string; config?: string }) => {
+    const { alarmAck } = await import('../cloud/pushback-cli.js');
+    process.exitCode = await alarmAck({ configPath: o.config, gateway: o.gateway, alarm: o.alarm, by: o.by, ...(o.note ? { note: o.note } : {}) });
+  });
+
 const sim = program
   .command('sim')
   .description('Run the factory simulator: a scenario over MQTT (JSON, batched JSON or Sparkplug B) and OPC-UA.')

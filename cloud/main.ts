@@ -8,6 +8,7 @@ import { ConfigError, loadConfigFile, parseConfig } from '../shared/config-load.
 import { createLogger, type Logger } from '../shared/log.js';
 import { openDatabase, type Database } from './db/connect.js';
 import { addGateway, GatewayError, listGateways, revokeGateway } from './db/gateways.js';
+import { PushbackError } from './db/pushback.js';
 import { DataDirInUseError } from './db/lockfile.js';
 import { migrate } from './db/migrate.js';
 import { serveCloudMcpStdio, type StdioMcp } from './mcp/stdio.js';
@@ -157,7 +158,7 @@ function loadConfig(configPath: string | undefined): CloudConfig | number {
   }
 }
 
-async function withDatabase(configPath: string | undefined, body: (db: Database) => Promise<number>): Promise<number> {
+export async function withDatabase(configPath: string | undefined, body: (db: Database) => Promise<number>): Promise<number> {
   const config = loadConfig(configPath);
   if (typeof config === 'number') return config;
   // Only warnings: stdout and stderr are for the person at the terminal here.
@@ -176,7 +177,7 @@ async function withDatabase(configPath: string | undefined, body: (db: Database)
 
 /** Known failures print their message; anything else is logged in full. */
 function fail(err: unknown, log: Logger): number {
-  if (err instanceof GatewayError || err instanceof DataDirInUseError) process.stderr.write(`${err.message}\n`);
+  if (err instanceof GatewayError || err instanceof DataDirInUseError || err instanceof PushbackError) process.stderr.write(`${err.message}\n`);
   else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') process.stderr.write(`${(err as Error).message}: the port is taken; set http.port (0 picks a free one)\n`);
   else log.error('cloud_failed', { err, stack: (err as Error).stack });
   return exit(EXIT_FAILURE);

@@ -8,6 +8,7 @@ import { createMcpHttpHandler } from '../shared/mcp/http.js';
 import { openDatabase, type Database } from './db/connect.js';
 import { migrate, type MigrationReport } from './db/migrate.js';
 import { createIngestHandler } from './ingest/handler.js';
+import { createPushbackHandler } from './ingest/pushback-handler.js';
 import { buildCloudMcpServer } from './mcp/server.js';
 
 export interface CloudService {
@@ -48,6 +49,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps): Promise<
   }
 
   const ingest = createIngestHandler({ pool: db.pool, maxBodyBytes: config.ingest.maxBodyBytes, log, now: deps.now });
+  const pushback = createPushbackHandler({ pool: db.pool, log, now: deps.now });
   const mcp = createMcpHttpHandler({
     buildServer: () => buildCloudMcpServer(db.pool, { timescale: db.timescale, now: deps.now, log }),
     log: log.child({ component: 'mcp' }),
@@ -56,9 +58,10 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps): Promise<
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/v1/ingest') return ingest(req, res);
+    if (path === '/v1/poll' || path?.startsWith('/v1/models/')) return pushback(req, res);
     if (path === '/mcp') return mcp(req, res);
     if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return health(db, res);
-    sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${req.method ?? ''} ${path}; try POST /v1/ingest, /mcp, GET /healthz` } });
+    sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${req.method ?? ''} ${path}; try POST /v1/ingest, POST /v1/poll, GET /v1/models/<name>/<version>, /mcp, GET /healthz` } });
   };
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     route(req, res).catch((err: unknown) => {

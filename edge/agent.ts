@@ -15,7 +15,10 @@ import { createSource } from './sources/registry.js';
 import type { Sink, Source, SourceStatus } from './sources/types.js';
 import { createEventStore } from './store/events.js';
 import { createSyncClient, type FindingsOutbox, type SyncClient, type SyncOutbox, type SyncStatus } from './sync/client.js';
-import { readTlsMaterial } from './sync/transport.js';
+import { createTransport, readTlsMaterial } from './sync/transport.js';
+import { createPushbackApplier, liveSyncSettings } from './sync/pushback.js';
+import { createPushbackStore } from './store/pushback-store.js';
+import { RemoteSettings } from '../shared/pushback.js';
 import { startHousekeeping, type DiskStatus } from './housekeeping.js';
 import { monitorEventLoop, type EventLoopDelay } from './telemetry/event-loop.js';
 import { createTelemetry, type Counters, type Telemetry } from './telemetry/events.js';
@@ -137,15 +140,27 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
       recordError: (m) => writer.events.recordError(m),
       reject: (b) => writer.events.reject(b),
     };
-    const sync =
-      cfg.sync.url && cfg.sync.token
-        ? createSyncClient(
-            syncOutbox,
-            { ...cfg.sync, url: cfg.sync.url, token: cfg.sync.token, gatewayId: cfg.gateway.id, tls: readTlsMaterial(cfg.sync.tls) },
-            telemetry,
-            findingsOutbox,
-          )
-        : null;
+    // The remote settings in force (pushed by the cloud earlier) override the file's.
+    const pushbackStore = createPushbackStore(readDb);
+    const remote = RemoteSettings.safeParse(pushbackStore.remoteConfig().settings);
+    let sync: SyncClient | null = null;
+    if (cfg.sync.url && cfg.sync.token) {
+      const tls = readTlsMaterial(cfg.sync.tls);
+      const syncOptions = { ...cfg.sync, url: cfg.sync.url, token: cfg.sync.token, gatewayId: cfg.gateway.id, tls };
+      const models = createTransport(syncOptions);
+      started.push({ name: 'pushback', stop: () => models.close() });
+      const pushback = createPushbackApplier({
+        store: pushbackStore,
+        alarm: (id) => readEvents.alarm(id),
+        write: { ...writer.pushback, recordAlarms: (a) => writer.events.recordAlarms(a) },
+        dataDir: cfg.dataDir,
+        download: (path) => models.request('GET', path),
+        onSettings: (s) => sync?.reconfigure(liveSyncSettings(s)),
+        log,
+      });
+      sync = createSyncClient(syncOutbox, syncOptions, telemetry, findingsOutbox, pushback);
+      if (remote.success) sync.reconfigure(liveSyncSettings(remote.data));
+    }
     if (sync) {
       sync.start();
       started.push({ name: 'sync', stop: () => sync.stop() });

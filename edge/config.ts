@@ -19,6 +19,12 @@ export const SyncConfig = z
       .default('gzip')
       .describe('Content-Encoding of batches: gzip takes simulator data from ~29 to ~2.2 bytes per reading on the wire'),
     backoff: BackoffConfig,
+    pollMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(30_000)
+      .describe('a caught-up gateway asks the cloud this often for what it pushes back (settings, models, acknowledgements)'),
     maxBytesPerSecond: z
       .number()
       .int()

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Alarm } from './alarm.js';
 import { Finding } from './finding.js';
+import { Applied, Pushback } from './pushback.js';
 import { EPOCH_MS_MAX, EPOCH_MS_MIN, EpochMs, Quality, SensorId } from './reading.js';
 
 /**
@@ -79,6 +80,7 @@ const BatchHead = {
     .strictObject({ records: Int.min(0), seconds: z.number().min(0).finite() })
     .optional()
     .describe("the stream's records not yet in the cloud and the age of the oldest, when sent"),
+  applied: Applied.optional().describe('what the edge has applied of the pushback; absent: send no pushback'),
   evicted: z
     .array(EvictedRange)
     .optional()
@@ -197,17 +199,6 @@ function checkTimes(b: ReadingsBatch): string | undefined {
   return undefined;
 }
 
-/** Things the cloud hands back to an edge in a reply. Applied by the edge with version checks. */
-export const Pushback = z.strictObject({
-  config: z.strictObject({ version: Int.min(1), settings: z.record(z.string(), z.unknown()) }).optional(),
-  models: z
-    .array(z.strictObject({ name: z.string(), version: Int.min(1), sha256: z.string(), url: z.string() }))
-    .optional(),
-  alarmAcks: z
-    .array(z.strictObject({ alarmId: z.string(), by: z.string(), at: EpochMs, note: z.string().optional() }))
-    .optional(),
-});
-export type Pushback = z.infer<typeof Pushback>;
 
 /**
  * 200 reply. `acceptedThrough` is the committed watermark for (gateway, stream) after this batch:

@@ -7,6 +7,7 @@ import { BodyTooLargeError, readBody, sendJson } from '../../shared/http.js';
 import type { Logger } from '../../shared/log.js';
 import { SYNC_ENCODINGS, SYNC_PROTOCOL, SYNC_VERSION_HEADER, SyncBatch, type SyncErrorReply, type SyncReply } from '../../shared/sync.js';
 import { findGatewayByToken } from '../db/gateways.js';
+import { exchangePushback } from '../db/pushback.js';
 import { classifyStoreError } from './classify.js';
 import { storeBatch, type StoreOutcome } from './store.js';
 
@@ -161,6 +162,15 @@ export function createIngestHandler(opts: IngestOptions): (req: IncomingMessage,
       written: outcome.kind === 'written' ? outcome.written : 0,
       cloudTime,
     };
+    if (batch.applied) {
+      // After the commit and outside it: a failure here costs the pushback of one reply, not the batch.
+      try {
+        const push = await exchangePushback(opts.pool, batch.gateway, batch.applied);
+        if (push) reply.push = push;
+      } catch (err) {
+        log.warn('pushback_failed', { err, gateway: batch.gateway });
+      }
+    }
     log.debug('ingest_batch', { gateway: batch.gateway, stream: batch.stream, firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, ...reply });
     if (outcome.kind === 'written' && outcome.evicted > 0) {
       // Guarantee 3: the edge's disk budget dropped these before they could be sent. The cloud

@@ -11,6 +11,7 @@ import type { FileResult, FilingCursor, WriteResult } from './readings.js';
 import { enforceDiskBudget, type DiskBudgetOptions, type DiskBudgetReport, type HistorianSize } from './budget.js';
 import { applyRetention, type RetentionCounts, type RetentionOptions } from './retention.js';
 import { filingDue, FILING } from './filing.js';
+import { createPushbackStore } from './pushback-store.js';
 import { openStore } from './store.js';
 
 export interface WriterOptions {
@@ -35,6 +36,7 @@ export interface WriterOptions {
  */
 const opts = workerData as WriterOptions;
 const store = openStore({ ...opts, deferFiling: true });
+const pushback = createPushbackStore(store.db);
 
 interface Op {
   run: () => unknown;
@@ -168,6 +170,9 @@ const api = {
   eventsRecordError: (message: string): Promise<void> => enqueue(() => store.events.recordError(message)),
   eventsReject: (b: { firstSeq: number; lastSeq: number; status: number | null; reason: string }): Promise<void> =>
     enqueue(() => store.events.reject(b)),
+  saveRemoteConfig: (version: number, settings: Record<string, unknown>): Promise<void> => enqueue(() => pushback.saveConfig(version, settings)),
+  refuseRemoteConfig: (version: number, reason: string): Promise<void> => enqueue(() => pushback.refuseConfig(version, reason)),
+  recordModel: (m: { name: string; version: number; sha256: string; file: string }): Promise<void> => enqueue(() => pushback.recordModel(m)),
   /** One age-retention run; its transactions interleave with the group commits. */
   retention(o: Omit<RetentionOptions, 'signal'>): Promise<RetentionCounts> {
     if (retentionRun) return retentionRun;

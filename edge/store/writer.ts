@@ -38,6 +38,12 @@ export interface StoreWriter {
     recordError(message: string): Promise<void>;
     reject(b: { firstSeq: number; lastSeq: number; status: number | null; reason: string }): Promise<void>;
   };
+  /** What the cloud pushed back and the agent applied (edge/store/pushback-store.ts). */
+  readonly pushback: {
+    saveConfig(version: number, settings: Record<string, unknown>): Promise<void>;
+    refuseConfig(version: number, reason: string): Promise<void>;
+    recordModel(m: { name: string; version: number; sha256: string; file: string }): Promise<void>;
+  };
   /** Files every landed reading now rather than by the filing policy (edge/store/filing.ts). */
   fileLanded(): Promise<FileResult>;
   /** Why the last filing failed, until one succeeds; null when filing works. */
@@ -109,6 +115,11 @@ export async function startStoreWriter(opts: WriterOptions): Promise<StoreWriter
       settle: (seq) => call(() => remote.eventsSettle(seq)),
       recordError: (m) => call(() => remote.eventsRecordError(m)),
       reject: (b) => call(() => remote.eventsReject(b)),
+    },
+    pushback: {
+      saveConfig: (v, settings) => call(() => remote.saveRemoteConfig(v, settings)),
+      refuseConfig: (v, reason) => call(() => remote.refuseRemoteConfig(v, reason)),
+      recordModel: (m) => call(() => remote.recordModel(m)),
     },
     fileLanded: () => call(() => remote.fileLanded()),
     filingError: () => call(() => remote.filingError()),

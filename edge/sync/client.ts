@@ -4,8 +4,10 @@ import type { EventRecord, Stream, SyncBatch } from '../../shared/sync.js';
 import type { EventsOutboxState } from '../store/events.js';
 import type { Outbox } from '../store/outbox.js';
 import type { Telemetry } from '../telemetry/events.js';
-import type { Delivery } from './classify.js';
+import { PollReply } from '../../shared/pushback.js';
+import { classifyNetworkError, type Delivery } from './classify.js';
 import { createBreaker, createPacer, type BreakerOptions, type BreakerStatus } from './flow.js';
+import type { PushbackApplier, PushbackStatus } from './pushback.js';
 import { createTransport, type TlsMaterial } from './transport.js';
 
 /** How often a batch the cloud refused as invalid is sent again before the sync gives up on it. */
@@ -26,7 +28,12 @@ export interface SyncOptions {
   /** Absent: 10 failures in a row open the circuit for 60 s. */
   breaker?: BreakerOptions;
   tls?: TlsMaterial;
+  /** A caught-up edge asks the cloud for pushback this often (absent: 30 s). */
+  pollMs?: number;
 }
+
+/** The settings a cloud may change while the sync runs (shared/pushback.ts RemoteSettings). */
+export type LiveSyncSettings = Partial<Pick<SyncOptions, 'batchSize' | 'intervalMs' | 'maxBytesPerSecond'>>;
 
 export interface SyncStatus {
   state: 'idle' | 'sending' | 'backing-off' | 'circuit-open' | 'blocked' | 'stopped';
@@ -38,11 +45,13 @@ export interface SyncStatus {
   lastError: string | null;
   /** Cloud clock minus gateway clock, from the last reply (DESIGN guarantee 7). */
   clockOffsetMs: number | null;
-  /** Request bodies sent since start (compressed, as on the wire) and the records they carried. */
-  wire: { bytes: number; records: number };
+  /** Batches sent since start, their bodies' bytes (compressed, as on the wire) and the records they carried. */
+  wire: { batches: number; bytes: number; records: number };
   breaker: BreakerStatus;
   /** The findings stream (findings and alarms), sent ahead of readings; null when not synced. */
   findings: { ackedSeq: number; pendingRecords: number; lagSeconds: number; lastError: string | null; parked: boolean } | null;
+  /** What the cloud pushed back and this edge applied; null without the channel. */
+  pushback: PushbackStatus | null;
 }
 
 export interface SyncClient {
@@ -52,6 +61,8 @@ export interface SyncClient {
   status(): SyncStatus;
   /** Resolves when everything committed before the call is acknowledged by the cloud. */
   drained(timeoutMs: number): Promise<boolean>;
+  /** Puts new settings in force from the next batch on. */
+  reconfigure(settings: LiveSyncSettings): void;
 }
 
 type Writes<T, K extends keyof T> = { [P in K]: T[P] extends (...args: infer A) => unknown ? (...args: A) => Promise<void> | void : never };
@@ -94,18 +105,28 @@ const lagOf = (oldest: number | null) => (oldest === null ? 0 : Math.max(0, (Dat
  * outbox cursor only to what the cloud says it committed. Findings and alarms go first, so a
  * backlog of readings never holds back an alarm.
  */
-export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetry: Telemetry, findings?: FindingsOutbox): SyncClient {
+export function createSyncClient(
+  outbox: SyncOutbox,
+  options: SyncOptions,
+  telemetry: Telemetry,
+  findings?: FindingsOutbox,
+  pushback?: PushbackApplier,
+): SyncClient {
+  const opts = { ...options };
   let running = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
   let state: SyncStatus['state'] = 'idle';
   let clockOffsetMs: number | null = null;
   let attempt = 0;
-  const wire = { bytes: 0, records: 0 };
+  const wire = { batches: 0, bytes: 0, records: 0 };
   const transport = createTransport(opts);
-  const pacer = createPacer(opts.maxBytesPerSecond);
+  let pacer = createPacer(opts.maxBytesPerSecond);
+  const pollMs = opts.pollMs ?? 30_000;
+  let lastExchangeAt = 0;
+  let pollUnsupported = false;
   const breaker = createBreaker(opts.breaker ?? { failures: 10, openMs: 60_000 });
-  const head = () => ({ gateway: opts.gatewayId, sentAt: Date.now() });
+  const head = () => ({ gateway: opts.gatewayId, sentAt: Date.now(), ...(pushback ? { applied: pushback.applied() } : {}) });
 
   const readings: Lane = {
     stream: 'readings',
@@ -191,6 +212,7 @@ export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetr
       state = 'sending';
       const sent = await transport.post(built.batch);
       pacer.sent(sent.bytes, Date.now());
+      wire.batches++;
       wire.bytes += sent.bytes;
       wire.records += built.records;
       if (sent.clockOffsetMs !== undefined) clockOffsetMs = sent.clockOffsetMs;
@@ -198,9 +220,53 @@ export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetr
       // A short batch means this stream is drained for now; the next stream may still have some.
       return delay === undefined ? (built.records === opts.batchSize || i < lanes.length - 1 ? 0 : opts.intervalMs) : delay;
     }
+    if (pushback && !pollUnsupported && Date.now() - lastExchangeAt >= pollMs) return poll(pushback);
     const blocked = lanes.some((l) => l.parked);
     state = blocked ? 'blocked' : 'idle';
-    return lanes.every((l) => l.parked) ? Number.POSITIVE_INFINITY : opts.intervalMs;
+    return lanes.every((l) => l.parked) && !pushback ? Number.POSITIVE_INFINITY : lanes.every((l) => l.parked) ? pollMs : opts.intervalMs;
+  }
+
+  /** A caught-up edge asks for pushback; the cloud also takes it as a sign of life. */
+  async function poll(channel: PushbackApplier): Promise<number> {
+    const applied = channel.applied();
+    const started = Date.now();
+    let status: number;
+    let reply: PollReply | undefined;
+    try {
+      const res = await transport.request('POST', '/v1/poll', { gateway: opts.gatewayId, sentAt: started, applied });
+      status = res.status;
+      if (status === 200) reply = PollReply.parse(JSON.parse(res.body.toString('utf8')));
+    } catch (err) {
+      const d = classifyNetworkError(err);
+      return failed(d.outcome === 'retry' ? d.reason : String(err));
+    }
+    if (reply) {
+      breaker.success();
+      attempt = 0;
+      lastExchangeAt = Date.now();
+      clockOffsetMs = reply.cloudTime - Math.round((started + lastExchangeAt) / 2);
+      channel.reported(applied);
+      if (reply.push) await channel.apply(reply.push);
+      state = 'idle';
+      return opts.intervalMs;
+    }
+    // A cloud from before the channel: readings still flow, there is just nothing to poll.
+    if (status === 404) {
+      pollUnsupported = true;
+      return opts.intervalMs;
+    }
+    return failed(`poll: HTTP ${status}`);
+  }
+
+  async function failed(reason: string): Promise<number> {
+    await readings.recordError(reason);
+    const now = Date.now();
+    breaker.failure(now);
+    const open = breaker.wait(now);
+    const delay = open > 0 ? open : backoffDelay(attempt++, opts.backoff);
+    telemetry.syncRetry(reason, attempt, delay);
+    state = open > 0 ? 'circuit-open' : 'backing-off';
+    return delay;
   }
 
   /** Acts on a delivery's outcome; undefined: accepted, carry on at the loop's pace. */
@@ -221,6 +287,11 @@ export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetr
       }
       await lane.settle(d.reply.acceptedThrough);
       telemetry.syncDelivered(firstSeq, lastSeq, d.reply.written, d.reply.duplicate);
+      lastExchangeAt = Date.now();
+      if (pushback && batch.applied) {
+        pushback.reported(batch.applied);
+        if (d.reply.push) await pushback.apply(d.reply.push);
+      }
       return undefined;
     }
     if (d.outcome === 'retry' && d.rewindTo !== undefined) {
@@ -253,14 +324,8 @@ export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetr
       // A parked stream steps aside; the loop goes on with the others (or waits for stop()).
       return lane.parked ? 0 : opts.backoff.capMs;
     }
-    await lane.recordError(d.reason);
-    const now = Date.now();
-    breaker.failure(now);
-    const open = breaker.wait(now);
-    const delay = open > 0 ? open : backoffDelay(attempt++, opts.backoff);
-    telemetry.syncRetry(d.reason, attempt, delay);
-    state = open > 0 ? 'circuit-open' : 'backing-off';
-    return delay;
+    if (lane !== readings) await lane.recordError(d.reason);
+    return failed(d.reason);
   }
 
   return {
@@ -307,7 +372,16 @@ export function createSyncClient(outbox: SyncOutbox, opts: SyncOptions, telemetr
         findings: f
           ? { ackedSeq: f.ackedSeq, pendingRecords: f.pending, lagSeconds: lagOf(f.oldestPendingAt), lastError: f.lastError, parked: lanes[0]!.parked }
           : null,
+        pushback: pushback?.status() ?? null,
       };
+    },
+    reconfigure(settings) {
+      if (settings.batchSize !== undefined) opts.batchSize = settings.batchSize;
+      if (settings.intervalMs !== undefined) opts.intervalMs = settings.intervalMs;
+      if (settings.maxBytesPerSecond !== undefined) {
+        opts.maxBytesPerSecond = settings.maxBytesPerSecond;
+        pacer = createPacer(settings.maxBytesPerSecond);
+      }
     },
     async drained(timeoutMs) {
       await outbox.fileLanded?.();

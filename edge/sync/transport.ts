@@ -51,6 +51,8 @@ export interface Posted {
 
 export interface Transport {
   post(batch: SyncBatch): Promise<Posted>;
+  /** Any other call to the cloud with the gateway token: the poll, a model download. */
+  request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: Buffer }>;
   close(): void;
 }
 
@@ -59,25 +61,28 @@ export interface Transport {
  * the sync loop sees accepted / retry / rejected and nothing else.
  */
 export function createTransport(opts: TransportOptions): Transport {
-  const target = new URL(`${opts.url.replace(/\/$/, '')}/v1/ingest`);
+  const base = opts.url.replace(/\/$/, '');
+  const target = new URL(`${base}/v1/ingest`);
   const secure = target.protocol === 'https:';
   const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 2, ...opts.tls }) : new http.Agent({ keepAlive: true, maxSockets: 2 });
   let plainOnly = false;
 
-  function send(payload: Buffer, gzipped: boolean): Promise<{ status: number; text: string }> {
+  function send(url: URL, method: string, payload: Buffer | undefined, gzipped: boolean): Promise<{ status: number; body: Buffer }> {
     return new Promise((resolve, reject) => {
       const headers: http.OutgoingHttpHeaders = {
-        'content-type': 'application/json',
-        'content-length': payload.length,
         authorization: `Bearer ${opts.token}`,
         'user-agent': `millwright-edge/${VERSION}`,
         [SYNC_VERSION_HEADER]: String(SYNC_PROTOCOL),
       };
+      if (payload) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = payload.length;
+      }
       if (gzipped) headers['content-encoding'] = 'gzip';
-      const req = (secure ? https : http).request(target, { method: 'POST', agent, headers, signal: AbortSignal.timeout(opts.timeoutMs) }, (res) => {
+      const req = (secure ? https : http).request(url, { method, agent, headers, signal: AbortSignal.timeout(opts.timeoutMs) }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
         res.on('error', reject);
       });
       req.on('error', reject);
@@ -94,7 +99,7 @@ export function createTransport(opts: TransportOptions): Transport {
       // Off the event loop (libuv's pool): a 5,000-reading batch is ~150 KB of JSON.
       const payload = gzipped ? await gzipAsync(json) : json;
       bytes = payload.length;
-      const res = await send(payload, gzipped);
+      const res = await send(target, 'POST', payload, gzipped);
       if (gzipped && res.status === 415) {
         // A cloud older than compressed batches refuses the encoding: plain JSON from now on.
         plainOnly = true;
@@ -103,7 +108,7 @@ export function createTransport(opts: TransportOptions): Transport {
       }
       let body: unknown;
       try {
-        body = JSON.parse(res.text);
+        body = JSON.parse(res.body.toString('utf8'));
       } catch {
         body = undefined;
       }
@@ -116,5 +121,9 @@ export function createTransport(opts: TransportOptions): Transport {
     }
   }
 
-  return { post, close: () => agent.destroy() };
+  return {
+    post,
+    request: (method, path, body) => send(new URL(`${base}${path}`), method, body === undefined ? undefined : Buffer.from(JSON.stringify(body)), false),
+    close: () => agent.destroy(),
+  };
 }
