@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAlarms } from '../cloud/db/alarms.js';
-import { registerGateway } from '../cloud/db/gateways.js';
+import { listGateways, registerGateway } from '../cloud/db/gateways.js';
 import { publishModel, requestAlarmAck, setGatewayConfig } from '../cloud/db/pushback.js';
 import { createTestDatabase, type TestDatabase } from '../cloud/db/testing.js';
 import { startCloud, type CloudService } from '../cloud/service.js';
@@ -97,6 +97,8 @@ describe(`pushback: settings, models, alarm acknowledgements (${realPg ? 'Postgr
     const m2 = await publishModel(cloud.db.pool, { name: 'rul-pump', content: Buffer.from('{"kind":"rul","v":2}') });
     expect(await eventually(() => agent!.status().sync?.pushback?.models['rul-pump'] === m2.version, 10_000)).toBe(true);
     expect(await eventually(async () => (await gw()).models_applied['rul-pump'] === m2.version, 10_000)).toBe(true);
+    const listed = (await listGateways(cloud.db.pool)).find((g) => g.id === gateway)!;
+    expect(listed.applied).toEqual({ config: 1, refused: { version: 2, reason: expect.stringMatching(/not applied/) }, models: { 'rul-pump': m2.version } });
   });
 
   it("applies a manager's acknowledgement to the edge alarm, which flows back to the cloud acknowledged", async () => {

@@ -67,12 +67,12 @@ describe('embedded PGlite over a local socket', () => {
     const pool = new pg.Pool({ connectionString: embedded!.url, max: 1 });
     try {
       const plain = await migrate(pool, { timescale: false, log: silentLogger });
-      expect(plain).toEqual({ applied: ['001_init.sql', '004_rollups_plain.sql', '005_gateway_status_alarms.sql'], skipped: ['002_timescale.sql', '003_rollups.sql'], alreadyApplied: [] });
+      expect(plain).toEqual({ applied: ['001_init.sql', '004_rollups_plain.sql', '005_gateway_status_alarms.sql', '006_pushback.sql'], skipped: ['002_timescale.sql', '003_rollups.sql'], alreadyApplied: [] });
       await pool.query(`INSERT INTO readings (time, gateway, sensor, value, received_at) VALUES (now(), 'g', 's', 1, now())`);
       await pool.query('CREATE EXTENSION IF NOT EXISTS timescaledb');
       const later = await migrate(pool, { timescale: true, log: silentLogger });
       // The plain views give way to continuous aggregates of the same names.
-      expect(later).toEqual({ applied: ['002_timescale.sql', '003_rollups.sql'], skipped: [], alreadyApplied: ['001_init.sql', '004_rollups_plain.sql', '005_gateway_status_alarms.sql'] });
+      expect(later).toEqual({ applied: ['002_timescale.sql', '003_rollups.sql'], skipped: [], alreadyApplied: ['001_init.sql', '004_rollups_plain.sql', '005_gateway_status_alarms.sql', '006_pushback.sql'] });
       expect((await pool.query('SELECT sum(count)::int AS n FROM readings_1m')).rows[0]).toEqual({ n: 1 });
       const hyper = await pool.query(`SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = 'readings'`);
       expect(hyper.rowCount).toBe(1);

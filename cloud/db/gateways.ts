@@ -13,6 +13,8 @@ export interface GatewayRow {
   /** Software version the gateway last reported, and its readings backlog then. */
   version: string | null;
   lag: { records: number; seconds: number } | null;
+  /** What the gateway last reported it applied of the pushback (cloud/db/pushback.ts). */
+  applied: { config: number; refused: { version: number; reason: string } | null; models: Record<string, number> };
 }
 
 export class GatewayError extends Error {
@@ -104,11 +106,15 @@ interface GatewayDbRow {
   version: string | null;
   lag_records: string | null;
   lag_seconds: number | null;
+  config_applied: number;
+  config_refused: { version: number; reason: string } | null;
+  models_applied: Record<string, number>;
 }
 
 export async function listGateways(q: Queryable): Promise<GatewayRow[]> {
   const r = await q.query<GatewayDbRow>(
-    'SELECT id, site, created_at, revoked_at, last_seen_at, last_clock_offset_ms, version, lag_records, lag_seconds FROM gateways ORDER BY id',
+    `SELECT id, site, created_at, revoked_at, last_seen_at, last_clock_offset_ms, version, lag_records, lag_seconds,
+            config_applied, config_refused, models_applied FROM gateways ORDER BY id`,
   );
   return r.rows.map((row) => ({
     id: row.id,
@@ -119,6 +125,7 @@ export async function listGateways(q: Queryable): Promise<GatewayRow[]> {
     lastClockOffsetMs: row.last_clock_offset_ms === null ? null : Number(row.last_clock_offset_ms),
     version: row.version,
     lag: row.lag_records === null || row.lag_seconds === null ? null : { records: Number(row.lag_records), seconds: row.lag_seconds },
+    applied: { config: row.config_applied, refused: row.config_refused, models: row.models_applied },
   }));
 }
 

@@ -126,7 +126,15 @@ export function createSyncClient(
   let lastExchangeAt = 0;
   let pollUnsupported = false;
   const breaker = createBreaker(opts.breaker ?? { failures: 10, openMs: 60_000 });
-  const head = () => ({ gateway: opts.gatewayId, sentAt: Date.now(), ...(pushback ? { applied: pushback.applied() } : {}) });
+  // What the edge has applied, and its backlog, go with a batch when they changed or once per
+  // pollMs: in every batch they would cost a caught-up gateway (small batches) ~5 bytes a reading.
+  let lastApplied = '';
+  const reportDue = () => Date.now() - lastExchangeAt >= pollMs;
+  const head = () => {
+    const applied = pushback?.applied();
+    const report = applied !== undefined && (reportDue() || JSON.stringify(applied) !== lastApplied);
+    return { gateway: opts.gatewayId, sentAt: Date.now(), ...(report ? { applied } : {}) };
+  };
 
   const readings: Lane = {
     stream: 'readings',
@@ -137,14 +145,15 @@ export function createSyncClient(
       // The span starts just above the acked seq and declares what the disk budget evicted in it.
       const { firstSeq, lastSeq, evicted } = outbox.span(rows);
       const s = outbox.state();
+      const h = head();
       const batch: SyncBatch = {
-        ...head(),
+        ...h,
         stream: 'readings',
         encoding: 'columnar-json-v1',
         firstSeq,
         lastSeq,
         ...(evicted.length > 0 ? { evicted } : {}),
-        backlog: { records: s.pending, seconds: lagOf(s.oldestPendingAt) },
+        ...(h.applied || !pushback ? { backlog: { records: s.pending, seconds: lagOf(s.oldestPendingAt) } } : {}),
         series: encodeSeries(rows),
       };
       return { batch, records: rows.length };
@@ -220,7 +229,7 @@ export function createSyncClient(
       // A short batch means this stream is drained for now; the next stream may still have some.
       return delay === undefined ? (built.records === opts.batchSize || i < lanes.length - 1 ? 0 : opts.intervalMs) : delay;
     }
-    if (pushback && !pollUnsupported && Date.now() - lastExchangeAt >= pollMs) return poll(pushback);
+    if (pushback && !pollUnsupported && reportDue()) return poll(pushback);
     const blocked = lanes.some((l) => l.parked);
     state = blocked ? 'blocked' : 'idle';
     return lanes.every((l) => l.parked) && !pushback ? Number.POSITIVE_INFINITY : lanes.every((l) => l.parked) ? pollMs : opts.intervalMs;
@@ -244,15 +253,18 @@ export function createSyncClient(
       breaker.success();
       attempt = 0;
       lastExchangeAt = Date.now();
+      lastApplied = JSON.stringify(applied);
       clockOffsetMs = reply.cloudTime - Math.round((started + lastExchangeAt) / 2);
       channel.reported(applied);
       if (reply.push) await channel.apply(reply.push);
       state = 'idle';
       return opts.intervalMs;
     }
-    // A cloud from before the channel: readings still flow, there is just nothing to poll.
-    if (status === 404) {
+    // A cloud from before the channel (404), or one that does not take this edge's poll: readings
+    // still flow (their batches carry the report), there is just no polling until a restart.
+    if (status >= 400 && status < 500 && ![401, 403, 408, 429].includes(status)) {
       pollUnsupported = true;
+      telemetry.syncRetry(`poll: HTTP ${status}; not polling again until the agent restarts`, 0, opts.intervalMs);
       return opts.intervalMs;
     }
     return failed(`poll: HTTP ${status}`);
@@ -287,8 +299,9 @@ export function createSyncClient(
       }
       await lane.settle(d.reply.acceptedThrough);
       telemetry.syncDelivered(firstSeq, lastSeq, d.reply.written, d.reply.duplicate);
-      lastExchangeAt = Date.now();
       if (pushback && batch.applied) {
+        lastExchangeAt = Date.now();
+        lastApplied = JSON.stringify(batch.applied);
         pushback.reported(batch.applied);
         if (d.reply.push) await pushback.apply(d.reply.push);
       }
