@@ -48,7 +48,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps): Promise<
     throw err;
   }
 
-  const ingest = createIngestHandler({ pool: db.pool, maxBodyBytes: config.ingest.maxBodyBytes, log, now: deps.now });
+  const ingest = createIngestHandler({ pool: db.pool, maxBodyBytes: config.ingest.maxBodyBytes, log, now: deps.now, copy: !db.embedded });
   const pushback = createPushbackHandler({ pool: db.pool, log, now: deps.now });
   const mcp = createMcpHttpHandler({
     buildServer: () => buildCloudMcpServer(db.pool, { timescale: db.timescale, now: deps.now, log }),

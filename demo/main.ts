@@ -87,7 +87,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
           queueSize: 100,
         },
       ],
-      sync: { url: cloud.url, token, batchSize: 5000, intervalMs: 500 },
+      sync: { url: cloud.url, token, intervalMs: 500 },
       mcp: { http: { port: 0 } },
     }),
     { log: log.child({ part: 'edge' }), version: VERSION },

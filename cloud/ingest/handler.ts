@@ -15,6 +15,8 @@ export interface IngestOptions {
   pool: pg.Pool;
   maxBodyBytes: number;
   log: Logger;
+  /** Large readings batches go in with COPY (a server database; not the embedded PGlite). */
+  copy?: boolean;
   now?: () => number;
 }
 
@@ -143,7 +145,8 @@ export function createIngestHandler(opts: IngestOptions): (req: IncomingMessage,
     const cloudTime = now();
     let outcome: StoreOutcome;
     try {
-      outcome = await storeBatch(opts.pool, batch, cloudTime, edgeVersion(req.headers['user-agent']));
+      const version = edgeVersion(req.headers['user-agent']);
+      outcome = await storeBatch(opts.pool, batch, cloudTime, { copy: opts.copy ?? false, ...(version ? { version } : {}) });
     } catch (err) {
       return failStore(err);
     }

@@ -19,7 +19,7 @@ import { findingsBatch, postIngest, readingsBatch, sequencedReadings, T0, valueO
 const serverUrl = process.env.MILLWRIGHT_TEST_PG_URL;
 const MAX_BODY = 64 * 1024;
 const token = (id: string) => `test-token-for-${id}-0123456789`;
-const GATEWAYS = ['gw-a', 'gw-b', 'gw-c', 'gw-d', 'gw-e', 'gw-r', 'gw-t', 'gw-z'];
+const GATEWAYS = ['gw-a', 'gw-b', 'gw-c', 'gw-d', 'gw-e', 'gw-r', 'gw-t', 'gw-z', 'gw-big'];
 
 let testDb: TestDatabase;
 let cloud: CloudService;
@@ -92,6 +92,22 @@ describe(`ingest exactly once (${serverUrl ? 'PostgreSQL server' : 'embedded PGl
     expect(res.rows.map((r) => r.value)).toEqual(Array.from({ length: 200 }, (_, i) => valueOf(i + 1)));
     expect(res.rows.filter((r) => r.quality === 1)).toHaveLength(4);
     expect(new Set(res.rows.map((r) => Number(r.lag)))).toEqual(new Set([7]));
+  });
+
+  it('stores a large batch (COPY on a server, INSERT on PGlite) with every time, value, quality and lag exact', async () => {
+    const gwz = 'gw-big';
+    const batch = sequencedReadings(1, 2000, { sensors: ['a/big/s1', 'a/big/s2', 'a/big/s3', 'a/big/s4'], stepMs: 250 });
+    const r = await post(readingsBatch(gwz, batch), token(gwz));
+    expect(ok(r.body)).toMatchObject({ acceptedThrough: 2000, written: 2000 });
+    const res = await cloud.db.pool.query<{ sensor: string; ms: string; value: number; quality: number; lag: string }>(
+      `SELECT sensor, round(extract(epoch FROM time) * 1000)::bigint AS ms, value, quality,
+              round(extract(epoch FROM received_at - time) * 1000)::bigint AS lag
+       FROM readings WHERE gateway = $1 ORDER BY time`,
+      [gwz],
+    );
+    expect(res.rows.map((x) => [x.sensor, Number(x.ms), x.value, x.quality, Number(x.lag)])).toEqual(
+      batch.map((b) => [b.sensor, b.ts, b.value, b.quality === 'good' ? 0 : 1, 7]),
+    );
   });
 
   it('stores a batch posted many times at once exactly once', async () => {

@@ -4,7 +4,7 @@ import { decodeSeries } from '../../shared/sync-codec.js';
 import { upsertAlarms } from '../db/alarms.js';
 import { upsertFindings } from '../db/findings.js';
 import { touchGateway } from '../db/gateways.js';
-import { insertReadings } from '../db/readings.js';
+import { copyReadings, insertReadings } from '../db/readings.js';
 import { recordSensorReadings } from '../db/sensors.js';
 import { lockWatermark, setWatermark } from '../db/watermarks.js';
 import { decideBatch } from './watermark.js';
@@ -20,7 +20,18 @@ export type StoreOutcome =
  * that the gateway was seen, commit. Any failure rolls everything back and is rethrown; the
  * caller classifies it. A gap rolls back too: nothing of a refused batch is written.
  */
-export async function storeBatch(pool: pg.Pool, batch: SyncBatch, cloudTime: number, version?: string): Promise<StoreOutcome> {
+export interface StoreOptions {
+  /** The database takes COPY FROM STDIN (a server; not the embedded PGlite). */
+  copy?: boolean;
+  /** The edge's version, from its User-Agent. */
+  version?: string;
+}
+
+/** Batches at least this large go in with COPY when the database takes it. */
+const COPY_FROM_ROWS = 500;
+
+export async function storeBatch(pool: pg.Pool, batch: SyncBatch, cloudTime: number, opts: StoreOptions = {}): Promise<StoreOutcome> {
+  const { version } = opts;
   const client = await pool.connect();
   let broken = false;
   try {
@@ -35,7 +46,7 @@ export async function storeBatch(pool: pg.Pool, batch: SyncBatch, cloudTime: num
     if (decision.action === 'duplicate') {
       outcome = { kind: 'duplicate', acceptedThrough: decision.acceptedThrough };
     } else {
-      const written = await writeRecords(client, batch, decision.writeAbove);
+      const written = await writeRecords(client, batch, decision.writeAbove, opts.copy ?? false);
       // Evicted seqs are accounted for by the batch's validation (records + evicted = span), so
       // the watermark moves past them like past records: they will never arrive.
       await setWatermark(client, batch.gateway, batch.stream, decision.acceptedThrough);
@@ -70,10 +81,10 @@ function evictedAbove(ranges: readonly EvictedRange[] | undefined, watermark: nu
   return n;
 }
 
-async function writeRecords(client: pg.PoolClient, batch: SyncBatch, writeAbove: number): Promise<number> {
+async function writeRecords(client: pg.PoolClient, batch: SyncBatch, writeAbove: number, copy: boolean): Promise<number> {
   if (batch.stream === 'readings') {
     const rows = decodeSeries(batch.series).filter((r) => r.seq > writeAbove);
-    const written = await insertReadings(client, batch.gateway, rows);
+    const written = copy && rows.length >= COPY_FROM_ROWS ? await copyReadings(client, batch.gateway, rows) : await insertReadings(client, batch.gateway, rows);
     await recordSensorReadings(client, batch.gateway, rows);
     return written;
   }

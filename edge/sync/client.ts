@@ -129,6 +129,7 @@ export function createSyncClient(
   // What the edge has applied, and its backlog, go with a batch when they changed or once per
   // pollMs: in every batch they would cost a caught-up gateway (small batches) ~5 bytes a reading.
   let lastApplied = '';
+  let lastBacklogAt = 0;
   const reportDue = () => Date.now() - lastExchangeAt >= pollMs;
   const head = () => {
     const applied = pushback?.applied();
@@ -153,7 +154,7 @@ export function createSyncClient(
         firstSeq,
         lastSeq,
         ...(evicted.length > 0 ? { evicted } : {}),
-        ...(h.applied || !pushback ? { backlog: { records: s.pending, seconds: lagOf(s.oldestPendingAt) } } : {}),
+        ...(Date.now() - lastBacklogAt >= pollMs ? { backlog: { records: s.pending, seconds: lagOf(s.oldestPendingAt) } } : {}),
         series: encodeSeries(rows),
       };
       return { batch, records: rows.length };
@@ -299,6 +300,7 @@ export function createSyncClient(
       }
       await lane.settle(d.reply.acceptedThrough);
       telemetry.syncDelivered(firstSeq, lastSeq, d.reply.written, d.reply.duplicate);
+      if (batch.backlog) lastBacklogAt = Date.now();
       if (pushback && batch.applied) {
         lastExchangeAt = Date.now();
         lastApplied = JSON.stringify(batch.applied);
