@@ -3,7 +3,7 @@
  * end to end (agent, sync, HTTP, ingest, TimescaleDB), beside the raw COPY rate of the same rows
  * into the same database in the same run; and the bytes on the wire per reading.
  *
- *   npm run build && node dist/bench/sync-drain.js [--readings 10000000] [--machines 100] [--batch 5000]
+ *   npm run build && node dist/bench/sync-drain.js [--readings 10000000] [--machines 100] [--batch 20000] [--sealed]
  *                                                   [--pg-url postgres://…]   (absent: embedded PGlite-TimescaleDB)
  *
  * Prints its figures; asserts nothing. The historian is filled first (not timed), with the
@@ -31,8 +31,9 @@ const { values: args } = parseArgs({
   options: {
     readings: { type: 'string', default: '10000000' },
     machines: { type: 'string', default: '100' },
-    batch: { type: 'string', default: '5000' },
+    batch: { type: 'string', default: '20000' },
     'pg-url': { type: 'string' },
+    sealed: { type: 'boolean', default: false },
   },
 });
 const total = Number(args.readings);
@@ -73,6 +74,22 @@ const edgeCfg = EdgeConfig.parse({
     if (written >= total) break;
   }
   store.close();
+  process.stderr.write('\n');
+}
+
+// 1b. --sealed: the outage as the agent lives it, its sync unable to reach the cloud, so that the
+// writer seals the backlog (edge/store/sealed.ts) before the cloud comes back. Not timed.
+if (args.sealed) {
+  const away = await startAgent(EdgeConfig.parse({ ...edgeCfg, sync: { url: 'http://127.0.0.1:9', token, batchSize } }), { log: silentLogger, version: 'bench' });
+  const probe = new Database(historianFile(edgeCfg), { readonly: true });
+  const sealedCount = () => probe.prepare<[], { n: number | null }>('SELECT sum(records) AS n FROM sealed_batches').get()!.n ?? 0;
+  const s0 = performance.now();
+  while (sealedCount() < total - batchSize) {
+    await new Promise((r) => setTimeout(r, 1000));
+    progress('sealing the backlog', sealedCount(), total, s0);
+  }
+  probe.close();
+  await away.stop();
   process.stderr.write('\n');
 }
 
@@ -132,7 +149,7 @@ rmSync(dir, { recursive: true, force: true });
 const rate = (n: number, s: number) => Math.round(n / s).toLocaleString('en');
 console.log(`sync drain benchmark: ${total.toLocaleString('en')} readings, ${plant.sensors.length} sensors (${args.machines} simulated machines), batch ${batchSize}, into ${target}`);
 console.log(`  end to end: ${drained ? 'drained' : 'NOT drained'} in ${drainSec.toFixed(1)} s = ${rate(cloudRows, drainSec)} readings/s (cloud holds ${cloudRows.toLocaleString('en')})`);
-console.log(`  on the wire: ${(wire.bytes / wire.records).toFixed(2)} bytes per reading (${wire.bytes.toLocaleString('en')} bytes, ${wire.batches} batches, gzip)`);
+console.log(`  on the wire: ${(wire.bytes / wire.records).toFixed(2)} bytes per reading (${wire.bytes.toLocaleString('en')} bytes, ${wire.batches} batches, ${wire.sealed} of them sealed ahead, gzip)`);
 if (copyError) console.log(`  raw COPY: failed: ${copyError}`);
 else {
   console.log(`  raw COPY of the same rows into the same table: ${copySec.toFixed(1)} s = ${rate(copied, copySec)} readings/s (${copied.toLocaleString('en')} rows)`);

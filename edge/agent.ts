@@ -8,6 +8,7 @@ import type { EdgeConfig } from './config.js';
 import { buildEdgeMcpServer } from './mcp/server.js';
 import { openReadOnlyDb, type SqliteDb } from './store/db.js';
 import { createOutbox } from './store/outbox.js';
+import { createSealedStore } from './store/sealed.js';
 import { createHistorianQueries } from './store/queries.js';
 import { walPagesForBudget } from './store/budget.js';
 import { startStoreWriter, type StoreWriter } from './store/writer.js';
@@ -86,13 +87,19 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
     const loop = monitorEventLoop();
     started.push({ name: 'event-loop', stop: () => loop.stop() });
     const walPages = walPagesForBudget(cfg.store.budget);
-    const writer = await startStoreWriter({ file: historianFile(cfg), synchronous: cfg.store.synchronous, walPages });
+    const writer = await startStoreWriter({
+      file: historianFile(cfg),
+      synchronous: cfg.store.synchronous,
+      walPages,
+      ...(cfg.sync.url ? { sealRecords: cfg.sync.batchSize } : {}),
+    });
     started.push({ name: 'store', stop: () => writer.close() });
     const readDb: SqliteDb = openReadOnlyDb(writer.file);
     // Per connection: the status measures the log against the writer's setting.
     readDb.pragma(`wal_autocheckpoint = ${walPages}`);
     started.push({ name: 'read-db', stop: () => void readDb.close() });
     const readOutbox = createOutbox(readDb, { synchronous: cfg.store.synchronous });
+    const readSealed = createSealedStore(readDb, readOutbox);
     const deadLetterCount = readDb.prepare<[], number>('SELECT count(*) FROM dead_letters').pluck();
 
     const housekeeping = startHousekeeping(cfg, writer, readDb, telemetry);
@@ -131,6 +138,7 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
       state: () => readOutbox.state(),
       ...writer.outbox,
       fileLanded: () => writer.fileLanded(),
+      sealed: (acked) => readSealed.take(acked),
     };
     const readEvents = createEventStore(readDb);
     const findingsOutbox: FindingsOutbox = {

@@ -34,7 +34,8 @@ export interface OutboxState {
  * the batch, and the cloud's watermark turns the resend into a no-op.
  */
 export interface Outbox {
-  next(limit: number): SequencedReading[];
+  /** Pending records in seq order: above the acknowledged seq, or above `after` when given. */
+  next(limit: number, after?: number): SequencedReading[];
   /**
    * The span of a batch of `records` from next(): from just above the acknowledged seq through
    * the last record, with the seqs in it that the disk budget evicted (edge/store/budget.ts), so
@@ -111,8 +112,8 @@ export function createOutbox(db: SqliteDb, opts: { synchronous: 'normal' | 'full
   const acked = (): number => cursor.get(stream)?.acked_seq ?? 0;
 
   return {
-    next(limit) {
-      return nextStmt.all(acked(), limit).map((r) => ({
+    next(limit, after) {
+      return nextStmt.all(after ?? acked(), limit).map((r) => ({
         seq: r.seq,
         sensor: r.name,
         ts: r.ts,

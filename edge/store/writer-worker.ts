@@ -12,6 +12,7 @@ import { enforceDiskBudget, type DiskBudgetOptions, type DiskBudgetReport, type 
 import { applyRetention, type RetentionCounts, type RetentionOptions } from './retention.js';
 import { filingDue, FILING } from './filing.js';
 import { createPushbackStore } from './pushback-store.js';
+import { createSealedStore } from './sealed.js';
 import { openStore } from './store.js';
 
 export interface WriterOptions {
@@ -23,6 +24,8 @@ export interface WriterOptions {
   checkpointMs?: number;
   /** The longest a committed reading waits in `landing` before it is filed (filing.ts). */
   fileWithinMs?: number;
+  /** Seal the backlog in batches of this many readings while the cloud is away (sealed.ts); absent: never. */
+  sealRecords?: number;
 }
 
 /**
@@ -36,6 +39,7 @@ export interface WriterOptions {
  */
 const opts = workerData as WriterOptions;
 const store = openStore({ ...opts, deferFiling: true });
+const sealed = createSealedStore(store.db, store.outbox);
 const pushback = createPushbackStore(store.db);
 
 interface Op {
@@ -125,6 +129,32 @@ function fileIfDue(): void {
 const filingTimer = setInterval(fileIfDue, 100);
 filingTimer.unref();
 
+// Sealing (sealed.ts): only while the sync is not getting through (no success for SEAL_AFTER_MS),
+// so that a working link never races the writer for the same batch; one batch per turn, between
+// the group commits, and none while commits are coming in.
+const SEAL_AFTER_MS = 10_000;
+let sealing = false;
+function sealIfDue(): void {
+  const records = opts.sealRecords;
+  if (!records || sealing || filing || !store.db.open || queue.length > 0 || Date.now() - lastCommitAt < FILING.busyMs) return;
+  const { lastSuccessAt } = store.outbox.state();
+  if (lastSuccessAt !== null && Date.now() - lastSuccessAt < SEAL_AFTER_MS) return;
+  sealing = true;
+  const next = (): void => {
+    let more = false;
+    try {
+      more = store.db.open && queue.length === 0 && sealed.seal(records);
+    } catch {
+      // A full disk, say: the sync encodes rows itself, as without seals.
+    }
+    if (more) setImmediate(next);
+    else sealing = false;
+  };
+  next();
+}
+const sealTimer = setInterval(sealIfDue, 1000);
+sealTimer.unref();
+
 // With synchronous=normal only a checkpoint fsyncs the WAL; a larger autocheckpoint would leave
 // more commits exposed to a power cut, so a timer bounds that by time (a PASSIVE checkpoint
 // never waits for readers). Only after commits: an idle gateway does not touch the SD card.
@@ -160,7 +190,11 @@ const api = {
   fileLanded: (): FileResult => store.readings.file(),
   /** The last filing's failure, until a filing succeeds (edge/housekeeping.ts reports it). */
   filingError: (): { message: string; at: number } | null => filingError,
-  settle: (ackedSeq: number): Promise<void> => enqueue(() => store.outbox.settle(ackedSeq)),
+  settle: (ackedSeq: number): Promise<void> =>
+    enqueue(() => {
+      store.outbox.settle(ackedSeq);
+      sealed.prune(ackedSeq);
+    }),
   recordError: (message: string): Promise<void> => enqueue(() => store.outbox.recordError(message)),
   reject: (b: { firstSeq: number; lastSeq: number; status: number | null; reason: string }): Promise<void> =>
     enqueue(() => store.outbox.reject(b)),
@@ -193,6 +227,7 @@ const api = {
     await Promise.allSettled([retentionRun, budgetRun]);
     clearInterval(checkpointTimer);
     clearInterval(filingTimer);
+    clearInterval(sealTimer);
     if (queue.length > 0) flush();
     store.close();
   },

@@ -1,14 +1,14 @@
 import { backoffDelay, type BackoffOptions } from '../../shared/backoff.js';
-import { encodeSeries } from '../../shared/sync-codec.js';
-import type { EventRecord, Stream, SyncBatch } from '../../shared/sync.js';
-import type { EventsOutboxState } from '../store/events.js';
-import type { Outbox } from '../store/outbox.js';
+import type { SyncBatch } from '../../shared/sync.js';
 import type { Telemetry } from '../telemetry/events.js';
 import { PollReply } from '../../shared/pushback.js';
 import { classifyNetworkError, type Delivery } from './classify.js';
 import { createBreaker, createPacer, type BreakerOptions, type BreakerStatus } from './flow.js';
 import type { PushbackApplier, PushbackStatus } from './pushback.js';
+import { findingsLane, lagOf, readingsLane, type FindingsOutbox, type Lane, type SyncOutbox } from './lanes.js';
 import { createTransport, type TlsMaterial } from './transport.js';
+
+export type { FindingsOutbox, SyncOutbox } from './lanes.js';
 
 /** How often a batch the cloud refused as invalid is sent again before the sync gives up on it. */
 const REJECTED_RETRIES = 3;
@@ -45,8 +45,8 @@ export interface SyncStatus {
   lastError: string | null;
   /** Cloud clock minus gateway clock, from the last reply (DESIGN guarantee 7). */
   clockOffsetMs: number | null;
-  /** Batches sent since start, their bodies' bytes (compressed, as on the wire) and the records they carried. */
-  wire: { batches: number; bytes: number; records: number };
+  /** Batches sent since start, their bodies' bytes (compressed, as on the wire), the records they carried, and how many were sealed ahead of time. */
+  wire: { batches: number; bytes: number; records: number; sealed: number };
   breaker: BreakerStatus;
   /** The findings stream (findings and alarms), sent ahead of readings; null when not synced. */
   findings: { ackedSeq: number; pendingRecords: number; lagSeconds: number; lastError: string | null; parked: boolean } | null;
@@ -64,41 +64,6 @@ export interface SyncClient {
   /** Puts new settings in force from the next batch on. */
   reconfigure(settings: LiveSyncSettings): void;
 }
-
-type Writes<T, K extends keyof T> = { [P in K]: T[P] extends (...args: infer A) => unknown ? (...args: A) => Promise<void> | void : never };
-
-/**
- * The outbox as the sync client uses it: reads answer at once (the main thread's read-only
- * connection), writes may go to the writer thread and are awaited.
- */
-export type SyncOutbox = Pick<Outbox, 'next' | 'span' | 'state'> &
-  Writes<Outbox, 'makeDurable' | 'settle' | 'recordError' | 'reject'> & {
-    /** Files the landed readings now, so they have seqs (edge/store/filing.ts); absent: nothing lands. */
-    fileLanded?: () => Promise<unknown>;
-  };
-
-/** The findings stream's outbox (edge/store/events.ts), in the same split of reads and writes. */
-export interface FindingsOutbox extends Writes<Outbox, 'settle' | 'recordError' | 'reject'> {
-  next(limit: number): EventRecord[];
-  state(): EventsOutboxState;
-}
-
-/** One stream as the loop drives it; the readings and findings streams differ only in here. */
-interface Lane {
-  stream: Stream;
-  build(limit: number): Promise<{ batch: SyncBatch; records: number } | null>;
-  /** The highest seq this edge has given in the stream. */
-  lastSeq(): number;
-  ackedSeq(): number;
-  settle(seq: number): Promise<void> | void;
-  recordError(message: string): Promise<void> | void;
-  reject(b: { firstSeq: number; lastSeq: number; status: number | null; reason: string }): Promise<void> | void;
-  /** A rejected batch, keyed by where it starts and the status, tried `tries` times. */
-  rejected: { key: string; tries: number };
-  parked: boolean;
-}
-
-const lagOf = (oldest: number | null) => (oldest === null ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
 
 /**
  * Store-and-forward: reads pending records in seq order, posts them as one batch, and moves the
@@ -119,7 +84,7 @@ export function createSyncClient(
   let state: SyncStatus['state'] = 'idle';
   let clockOffsetMs: number | null = null;
   let attempt = 0;
-  const wire = { batches: 0, bytes: 0, records: 0 };
+  const wire = { batches: 0, bytes: 0, records: 0, sealed: 0 };
   const transport = createTransport(opts);
   let pacer = createPacer(opts.maxBytesPerSecond);
   const pollMs = opts.pollMs ?? 30_000;
@@ -137,60 +102,9 @@ export function createSyncClient(
     return { gateway: opts.gatewayId, sentAt: Date.now(), ...(report ? { applied } : {}) };
   };
 
-  const readings: Lane = {
-    stream: 'readings',
-    async build(limit) {
-      const rows = outbox.next(limit);
-      if (rows.length === 0) return null;
-      await outbox.makeDurable();
-      // The span starts just above the acked seq and declares what the disk budget evicted in it.
-      const { firstSeq, lastSeq, evicted } = outbox.span(rows);
-      const s = outbox.state();
-      const h = head();
-      const batch: SyncBatch = {
-        ...h,
-        stream: 'readings',
-        encoding: 'columnar-json-v1',
-        firstSeq,
-        lastSeq,
-        ...(evicted.length > 0 ? { evicted } : {}),
-        ...(Date.now() - lastBacklogAt >= pollMs ? { backlog: { records: s.pending, seconds: lagOf(s.oldestPendingAt) } } : {}),
-        series: encodeSeries(rows),
-      };
-      return { batch, records: rows.length };
-    },
-    lastSeq: () => outbox.state().lastSeq,
-    ackedSeq: () => outbox.state().ackedSeq,
-    settle: (seq) => outbox.settle(seq),
-    recordError: (m) => outbox.recordError(m),
-    reject: (b) => outbox.reject(b),
-    rejected: { key: '', tries: 0 },
-    parked: false,
-  };
-
-  const lanes: Lane[] = [readings];
-  if (findings) {
-    lanes.unshift({
-      stream: 'findings',
-      async build(limit) {
-        const records = findings.next(limit);
-        if (records.length === 0) return null;
-        const firstSeq = findings.state().ackedSeq + 1;
-        const lastSeq = records[records.length - 1]!.seq;
-        // Only after the cloud rewound below what the log still keeps (events.ts): say so.
-        const lost = records[0]!.seq > firstSeq ? { evicted: [[firstSeq, records[0]!.seq - 1] as [number, number]] } : {};
-        const batch: SyncBatch = { ...head(), stream: 'findings', encoding: 'rows-json-v1', firstSeq, lastSeq, ...lost, findings: records };
-        return { batch, records: records.length };
-      },
-      lastSeq: () => findings.state().lastSeq,
-      ackedSeq: () => findings.state().ackedSeq,
-      settle: (seq) => findings.settle(seq),
-      recordError: (m) => findings.recordError(m),
-      reject: (b) => findings.reject(b),
-      rejected: { key: '', tries: 0 },
-      parked: false,
-    });
-  }
+  const lane = { head, backlogDue: () => Date.now() - lastBacklogAt >= pollMs, sealedSent: () => void wire.sealed++ };
+  const readings = readingsLane(outbox, lane);
+  const lanes: Lane[] = findings ? [findingsLane(findings, lane), readings] : [readings];
 
   /** Until stop(): a rejected batch given up on waits for a restart, not for a timer. */
   let unpark: (() => void) | undefined;
@@ -220,7 +134,7 @@ export function createSyncClient(
       const built = await lane.build(opts.batchSize);
       if (!built) continue;
       state = 'sending';
-      const sent = await transport.post(built.batch);
+      const sent = await transport.post(built.batch, built.sealedSeries);
       pacer.sent(sent.bytes, Date.now());
       wire.batches++;
       wire.bytes += sent.bytes;
