@@ -6,6 +6,7 @@ import { listen, sendJson } from '../shared/http.js';
 import type { Logger } from '../shared/log.js';
 import { createMcpHttpHandler } from '../shared/mcp/http.js';
 import { openDatabase, type Database } from './db/connect.js';
+import { startJobRunner, type JobRunner } from './db/jobs.js';
 import { migrate, type MigrationReport } from './db/migrate.js';
 import { createIngestHandler } from './ingest/handler.js';
 import { createPushbackHandler } from './ingest/pushback-handler.js';
@@ -19,6 +20,8 @@ export interface CloudService {
   ingestUrl: string;
   db: Database;
   migrations: MigrationReport;
+  /** The embedded database's TimescaleDB job runner (db/jobs.ts); absent on a server. */
+  jobs?: JobRunner;
   stop(): Promise<void>;
 }
 
@@ -50,6 +53,8 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps): Promise<
 
   const ingest = createIngestHandler({ pool: db.pool, maxBodyBytes: config.ingest.maxBodyBytes, log, now: deps.now, copy: !db.embedded });
   const pushback = createPushbackHandler({ pool: db.pool, log, now: deps.now });
+  // PGlite has no background workers: the policies of 003_rollups.sql run from here instead.
+  const jobs = db.embedded && db.timescale ? startJobRunner(db.pool, log.child({ component: 'jobs' })) : undefined;
   const mcp = createMcpHttpHandler({
     buildServer: () => buildCloudMcpServer(db.pool, { timescale: db.timescale, now: deps.now, log }),
     log: log.child({ component: 'mcp' }),
@@ -77,6 +82,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps): Promise<
     server = tls ? createHttpsServer(tls, handler) : createServer(handler);
     port = await listen(server, config.http.host, config.http.port);
   } catch (err) {
+    await jobs?.stop();
     await db.close().catch(() => {});
     throw err;
   }
@@ -88,11 +94,12 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps): Promise<
   const stop = () =>
     (stopping ??= (async () => {
       await closeHttp(server);
+      await jobs?.stop();
       await db.close();
       log.info('cloud_stopped', {});
     })());
 
-  return { port, url, mcpUrl: `${url}/mcp`, ingestUrl: `${url}/v1/ingest`, db, migrations, stop };
+  return { port, url, mcpUrl: `${url}/mcp`, ingestUrl: `${url}/v1/ingest`, db, migrations, ...(jobs ? { jobs } : {}), stop };
 }
 
 /**
