@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { captureOutput } from '../test/helpers/capture.js';
 import { gatewayAdd, gatewayList, gatewayRevoke, runCloud } from './main.js';
 
 /**
@@ -24,30 +25,22 @@ afterEach(() => {
   process.exitCode = undefined;
 });
 
-function capture(): { out: () => string; err: () => string } {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (out.push(String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (err.push(String(chunk)), true));
-  return { out: () => out.join(''), err: () => err.join('') };
-}
-
 describe('cloud CLI', () => {
   it('gateway add prints a new token once; list shows it; revoke revokes it once', async () => {
-    let io = capture();
+    let io = captureOutput();
     expect(await gatewayAdd({ configPath, id: 'plant1-gw1', site: 'plant1' })).toBe(0);
     expect(io.out()).toMatch(/cannot be shown again/);
     expect(io.out()).toMatch(/\nmwg_[A-Za-z0-9_-]{43}\n$/);
 
-    io = capture();
+    io = captureOutput();
     expect(await gatewayList({ configPath })).toBe(0);
     expect(io.out()).toMatch(/plant1-gw1\s+plant1\s+active\s+never/);
     expect(io.out()).not.toMatch(/mwg_/);
 
-    io = capture();
+    io = captureOutput();
     expect(await gatewayRevoke({ configPath, id: 'plant1-gw1' })).toBe(0);
     expect(io.out()).toMatch(/revoked/);
-    io = capture();
+    io = captureOutput();
     expect(await gatewayRevoke({ configPath, id: 'plant1-gw1' })).toBe(1);
     expect(io.err()).toMatch(/No active gateway "plant1-gw1"/);
     expect(process.exitCode).toBe(1);
@@ -56,7 +49,7 @@ describe('cloud CLI', () => {
   it('exits 2 with the file and the path when the config is wrong', async () => {
     const bad = join(dir, 'bad.yaml');
     await writeFile(bad, 'http:\n  prot: 80\n');
-    const io = capture();
+    const io = captureOutput();
     expect(await gatewayList({ configPath: bad })).toBe(2);
     expect(io.err()).toContain(`config error in ${bad}`);
     expect(io.err()).toMatch(/unknown key "prot"/);
@@ -64,7 +57,7 @@ describe('cloud CLI', () => {
   });
 
   it('runs the cloud until SIGTERM, then stops cleanly', async () => {
-    const io = capture();
+    const io = captureOutput();
     const running = runCloud({ configPath });
     let url: string | undefined;
     for (let i = 0; i < 200 && !url; i++) {

@@ -18,7 +18,8 @@ import { silentLogger } from '../shared/log.js';
 import { qualityFromCode } from '../shared/reading.js';
 import { createRng } from '../simulators/random.js';
 import { startPublisher } from '../simulators/mqtt-publisher.js';
-import { byReading, cloudRows, type SyncedRow } from './helpers/backlog.js';
+import { byReading, cloudRows } from './helpers/backlog.js';
+import { storedReadings } from './helpers/historian.js';
 import { eventually } from './helpers/mqtt.js';
 
 /**
@@ -80,18 +81,6 @@ function switchableProxy(target: string, seed: number) {
     res.writeHead(reply.status, { 'content-type': 'application/json' }).end(reply.text);
   }
   return { server, seen, set: (m: Mode) => (mode = m) };
-}
-
-function edgeRows(file: string): SyncedRow[] {
-  const db = new Database(file, { readonly: true });
-  try {
-    return db
-      .prepare<[], { sensor: string; ts: number; value: number; quality: number }>('SELECT s.name AS sensor, r.ts, r.value, r.quality FROM readings r JOIN sensors s ON s.id = r.sensor_id')
-      .all()
-      .map((r) => ({ ...r, quality: qualityFromCode(r.quality) }));
-  } finally {
-    db.close();
-  }
 }
 
 describe(`a long outage at accelerated time, then a flapping link (${realPg ? 'PostgreSQL' : 'embedded TimescaleDB'})`, () => {
@@ -170,7 +159,7 @@ describe(`a long outage at accelerated time, then a flapping link (${realPg ? 'P
     agents.push(after);
     expect(await after.sync!.drained(180_000)).toBe(true);
 
-    const edge = byReading(edgeRows(historianFile(cfg)));
+    const edge = byReading(storedReadings(dataDir).map((r) => ({ ...r, quality: qualityFromCode(r.quality) })));
     const inCloud = byReading(await cloudRows(cloud.db.pool, gateway.id));
     expect(edge.sorted.length).toBe(published.total);
     expect(inCloud.sorted.length).toBe(published.total);

@@ -2,6 +2,7 @@ import { Alarm } from '../../shared/alarm.js';
 import { Finding } from '../../shared/finding.js';
 import type { EventRecord } from '../../shared/sync.js';
 import type { SqliteDb } from './db.js';
+import { createStreamCursor } from './stream-cursor.js';
 
 export interface EventsOutboxState {
   ackedSeq: number;
@@ -70,15 +71,8 @@ export function createEventStore(db: SqliteDb): EventStore {
   // sqlite_sequence keeps the highest seq ever given, also once its row is pruned.
   const lastSeqStmt = db.prepare<[], { seq: number }>(`SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'event_log'), 0) AS seq`);
   const oldestStmt = db.prepare<[number], { at: number }>('SELECT at FROM event_log WHERE seq > ? ORDER BY seq LIMIT 1');
-  const cursor = db.prepare<[string], { acked_seq: number; last_success_at: number | null; last_error: string | null }>(
-    'SELECT acked_seq, last_success_at, last_error FROM outbox WHERE stream = ?',
-  );
-  const settleStmt = db.prepare<[number, number, string]>('UPDATE outbox SET acked_seq = ?, last_success_at = ?, last_error = NULL WHERE stream = ?');
-  const errorStmt = db.prepare<[string, number, string]>('UPDATE outbox SET last_error = ?, last_error_at = ? WHERE stream = ?');
-  const rejectStmt = db.prepare<[number, string, number, number, number | null, string]>(
-    'INSERT INTO rejected_batches (at, stream, first_seq, last_seq, status, reason) VALUES (?, ?, ?, ?, ?, ?)',
-  );
-  const acked = () => cursor.get(STREAM)?.acked_seq ?? 0;
+  const cursor = createStreamCursor(db, STREAM);
+  const acked = () => cursor.get().ackedSeq;
 
   const recordFindings = db.transaction((findings: readonly Finding[]) => {
     let n = 0;
@@ -118,26 +112,22 @@ export function createEventStore(db: SqliteDb): EventStore {
     findings: (opts = {}) => findingsStmt.all({ subject: opts.subject ?? null, limit: opts.limit ?? 1000 }).map((r) => JSON.parse(r.body) as Finding),
     next: (limit) => nextStmt.all(acked(), limit).map((r) => ({ seq: r.seq, ...(JSON.parse(r.body) as Omit<EventRecord, 'seq'>) })),
     settle: db.transaction((ackedSeq: number) => {
-      settleStmt.run(ackedSeq, Date.now(), STREAM);
+      cursor.settle(ackedSeq);
       prune.run(ackedSeq, Date.now() - EVENT_LOG_KEEP_MS);
     }),
-    recordError(message) {
-      errorStmt.run(message.slice(0, 1000), Date.now(), STREAM);
-    },
-    reject(b) {
-      rejectStmt.run(Date.now(), STREAM, b.firstSeq, b.lastSeq, b.status, b.reason.slice(0, 2000));
-    },
+    recordError: (message) => cursor.recordError(message),
+    reject: (b) => cursor.reject(b),
     state: db.transaction(() => {
-      const c = cursor.get(STREAM);
-      const ackedSeq = c?.acked_seq ?? 0;
+      const c = cursor.get();
+      const ackedSeq = c.ackedSeq;
       const lastSeq = lastSeqStmt.get()?.seq ?? 0;
       return {
         ackedSeq,
         lastSeq,
         pending: Math.max(0, lastSeq - ackedSeq),
         oldestPendingAt: oldestStmt.get(ackedSeq)?.at ?? null,
-        lastSuccessAt: c?.last_success_at ?? null,
-        lastError: c?.last_error ?? null,
+        lastSuccessAt: c.lastSuccessAt,
+        lastError: c.lastError,
       };
     }),
   };

@@ -2,6 +2,7 @@ import { qualityFromCode } from '../../shared/reading.js';
 import type { SequencedReading } from '../../shared/sync-codec.js';
 import type { EvictedRange } from '../../shared/sync.js';
 import type { SqliteDb } from './db.js';
+import { createStreamCursor } from './stream-cursor.js';
 
 /** What a batch of pending records covers: the envelope's firstSeq, lastSeq and evicted. */
 export interface BatchSpan {
@@ -72,16 +73,7 @@ export function createOutbox(db: SqliteDb, opts: { synchronous: 'normal' | 'full
        FROM readings r JOIN sensors s ON s.id = r.sensor_id
       WHERE r.seq > ? ORDER BY r.seq LIMIT ?`,
   );
-  const cursor = db.prepare<[string], { acked_seq: number; last_success_at: number | null; last_error: string | null; last_error_at: number | null }>(
-    'SELECT acked_seq, last_success_at, last_error, last_error_at FROM outbox WHERE stream = ?',
-  );
-  const settleStmt = db.prepare<[number, number, string]>(
-    'UPDATE outbox SET acked_seq = ?, last_success_at = ?, last_error = NULL WHERE stream = ?',
-  );
-  const errorStmt = db.prepare<[string, number, string]>('UPDATE outbox SET last_error = ?, last_error_at = ? WHERE stream = ?');
-  const rejectStmt = db.prepare<[number, string, number, number, number | null, string]>(
-    'INSERT INTO rejected_batches (at, stream, first_seq, last_seq, status, reason) VALUES (?, ?, ?, ?, ?, ?)',
-  );
+  const cursor = createStreamCursor(db, stream);
   const lastSeqStmt = db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM readings');
   const oldestStmt = db.prepare<[number], { at: number | null }>(
     'SELECT received_at AS at FROM readings WHERE seq > ? ORDER BY seq LIMIT 1',
@@ -109,7 +101,7 @@ export function createOutbox(db: SqliteDb, opts: { synchronous: 'normal' | 'full
   };
   const countOf = (ranges: readonly EvictedRange[]) => ranges.reduce((n, [from, to]) => n + to - from + 1, 0);
 
-  const acked = (): number => cursor.get(stream)?.acked_seq ?? 0;
+  const acked = (): number => cursor.get().ackedSeq;
 
   return {
     next(limit, after) {
@@ -139,20 +131,14 @@ export function createOutbox(db: SqliteDb, opts: { synchronous: 'normal' | 'full
       // with synchronous=NORMAL the WAL is synced at checkpoints). With FULL each commit is.
       if (opts.synchronous === 'normal') db.pragma('wal_checkpoint(PASSIVE)');
     },
-    settle(ackedSeq) {
-      settleStmt.run(ackedSeq, Date.now(), stream);
-    },
-    recordError(message) {
-      errorStmt.run(message.slice(0, 1000), Date.now(), stream);
-    },
-    reject(b) {
-      rejectStmt.run(Date.now(), stream, b.firstSeq, b.lastSeq, b.status, b.reason.slice(0, 2000));
-    },
+    settle: (ackedSeq) => cursor.settle(ackedSeq),
+    recordError: (message) => cursor.recordError(message),
+    reject: (b) => cursor.reject(b),
     // One read transaction: a filing moves readings from `landing` to `readings` between two
     // statements otherwise, and the counts would miss or double them for that moment.
     state: db.transaction(() => {
-      const c = cursor.get(stream);
-      const ackedSeq = c?.acked_seq ?? 0;
+      const c = cursor.get();
+      const ackedSeq = c.ackedSeq;
       const lastSeq = lastSeqStmt.get()?.seq ?? 0;
       const landed = landedStmt.get()!;
       const filedOldest = oldestStmt.get(ackedSeq)?.at ?? null;
@@ -163,9 +149,9 @@ export function createOutbox(db: SqliteDb, opts: { synchronous: 'normal' | 'full
         landed: landed.n,
         // Not always the filed ones: a dense commit is filed before readings landed earlier.
         oldestPendingAt: filedOldest === null ? landed.at : landed.at === null ? filedOldest : Math.min(filedOldest, landed.at),
-        lastSuccessAt: c?.last_success_at ?? null,
-        lastError: c?.last_error ?? null,
-        lastErrorAt: c?.last_error_at ?? null,
+        lastSuccessAt: c.lastSuccessAt,
+        lastError: c.lastError,
+        lastErrorAt: c.lastErrorAt,
       };
     }),
   };
