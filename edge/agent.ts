@@ -57,6 +57,9 @@ export interface AgentDeps {
   version: string;
 }
 
+/** A model download may take this long (a few MB over a slow uplink). */
+const MODEL_DOWNLOAD_TIMEOUT_MS = 10 * 60_000;
+
 export const historianFile = (cfg: EdgeConfig): string => join(cfg.dataDir, 'historian.sqlite');
 
 /**
@@ -155,16 +158,26 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
     if (cfg.sync.url && cfg.sync.token) {
       const tls = readTlsMaterial(cfg.sync.tls);
       const syncOptions = { ...cfg.sync, url: cfg.sync.url, token: cfg.sync.token, gatewayId: cfg.gateway.id, tls };
+      const fileSync = { batchSize: cfg.sync.batchSize, intervalMs: cfg.sync.intervalMs, maxBytesPerSecond: cfg.sync.maxBytesPerSecond };
       const models = createTransport(syncOptions);
-      started.push({ name: 'pushback', stop: () => models.close() });
       const pushback = createPushbackApplier({
         store: pushbackStore,
         alarm: (id) => readEvents.alarm(id),
         write: { ...writer.pushback, recordAlarms: (a) => writer.events.recordAlarms(a) },
         dataDir: cfg.dataDir,
-        download: (path) => models.request('GET', path),
-        onSettings: (s) => sync?.reconfigure(liveSyncSettings(s)),
+        // Its own timeout: a model is larger than a batch (sync.timeoutMs is per batch).
+        download: (path) => models.request('GET', path, undefined, MODEL_DOWNLOAD_TIMEOUT_MS),
+        // Each version is the whole set: what it leaves out goes back to the file's value.
+        onSettings: (s) => sync?.reconfigure({ ...fileSync, ...liveSyncSettings(s) }),
         log,
+      });
+      started.push({
+        name: 'pushback',
+        stop: async () => {
+          // Cuts a download under way (its file is renamed whole or not at all), then waits for it.
+          models.close();
+          await pushback.idle();
+        },
       });
       sync = createSyncClient(syncOutbox, syncOptions, telemetry, findingsOutbox, pushback);
       if (remote.success) sync.reconfigure(liveSyncSettings(remote.data));

@@ -58,6 +58,32 @@ export const Pushback = z.strictObject({
 });
 export type Pushback = z.infer<typeof Pushback>;
 
+/**
+ * The valid parts of a pushback, each item checked on its own; anything else is dropped. A reply
+ * carries a batch's acknowledgement too: one malformed acknowledgement (a name too long, say)
+ * must never make the whole reply unreadable, or the edge would resend that batch forever.
+ */
+export function sanitizePushback(raw: unknown): Pushback | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as { config?: unknown; models?: unknown; alarmAcks?: unknown };
+  const out: Pushback = {};
+  const config = ConfigPush.safeParse(r.config);
+  if (config.success) out.config = config.data;
+  const valid = <T>(schema: z.ZodType<T>, list: unknown, max: number): T[] =>
+    (Array.isArray(list) ? list : []).flatMap((x) => {
+      const p = schema.safeParse(x);
+      return p.success ? [p.data] : [];
+    }).slice(0, max);
+  const models = valid(ModelPush, r.models, 100);
+  if (models.length > 0) out.models = models;
+  const acks = valid(AckPush, r.alarmAcks, 1000);
+  if (acks.length > 0) out.alarmAcks = acks;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** A reply's `push` as received: read leniently (sanitizePushback). */
+export const PushbackField = z.unknown().optional().transform(sanitizePushback);
+
 /** What the edge has applied, sent with every request so the cloud pushes only what is new. */
 export const Applied = z.strictObject({
   config: z.strictObject({
@@ -80,5 +106,5 @@ export const Poll = z.strictObject({
 });
 export type Poll = z.infer<typeof Poll>;
 
-export const PollReply = z.strictObject({ cloudTime: EpochMs, push: Pushback.optional() });
-export type PollReply = z.infer<typeof PollReply>;
+export const PollReply = z.strictObject({ cloudTime: EpochMs, push: PushbackField });
+export type PollReply = Omit<z.output<typeof PollReply>, 'push'> & { push?: Pushback };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Alarm } from './alarm.js';
 import { Finding } from './finding.js';
-import { Applied, Pushback } from './pushback.js';
+import { Applied, PushbackField, type Pushback } from './pushback.js';
 import { EPOCH_MS_MAX, EPOCH_MS_MIN, EpochMs, Quality, SensorId } from './reading.js';
 
 /**
@@ -210,9 +210,9 @@ export const SyncReply = z.strictObject({
   duplicate: z.boolean(),
   written: Int.min(0),
   cloudTime: EpochMs,
-  push: Pushback.optional(),
+  push: PushbackField,
 });
-export type SyncReply = z.infer<typeof SyncReply>;
+export type SyncReply = Omit<z.output<typeof SyncReply>, 'push'> & { push?: Pushback };
 
 /** 4xx/5xx reply. On SEQUENCE_GAP, `acceptedThrough` tells the edge where to rewind to. */
 export const SyncErrorReply = z.strictObject({

@@ -75,7 +75,9 @@ function recordingProxy(target: string) {
       if (typeof v === 'string') headers[h] = v;
     }
     const reply = await fetch(`${target}${req.url}`, { method: 'POST', headers, body: new Uint8Array(body) });
-    res.writeHead(reply.status, { 'content-type': 'application/json' }).end(await reply.text());
+    // The protocol header too, as any proxy passes it: without it the edge leaves out the optional fields.
+    const protocol = reply.headers.get('x-millwright-sync');
+    res.writeHead(reply.status, { 'content-type': 'application/json', ...(protocol ? { 'x-millwright-sync': protocol } : {}) }).end(await reply.text());
   });
   return { server, seen };
 }

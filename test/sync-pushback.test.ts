@@ -101,6 +101,16 @@ describe(`pushback: settings, models, alarm acknowledgements (${realPg ? 'Postgr
     expect(listed.applied).toEqual({ config: 1, refused: { version: 2, reason: expect.stringMatching(/not applied/) }, models: { 'rul-pump': m2.version } });
   });
 
+  it('a pushback row the edge could not read (a name too long, written by hand) is left out; the sync goes on', async () => {
+    await expect(requestAlarmAck(cloud.db.pool, { gateway, alarmId: 'e'.repeat(32), by: '' })).rejects.toThrow(/acknowledgement is not valid/);
+    await cloud.db.pool.query(`INSERT INTO alarm_acks (gateway, alarm_id, by, at) VALUES ($1, $2, $3, now())`, [gateway, 'e'.repeat(32), 'x'.repeat(300)]);
+    const t = Date.now();
+    await agent!.writer.commit(Array.from({ length: 200 }, (_, i) => ({ sensor: 'acme/plant1/l1/m9/temp', ts: t - 5_000 + i, value: i, quality: 'good' as const, receivedAt: t })));
+    expect(await agent!.sync!.drained(20_000)).toBe(true);
+    expect(agent!.status().sync?.state).not.toBe('circuit-open');
+    await cloud.db.pool.query('DELETE FROM alarm_acks WHERE alarm_id = $1', ['e'.repeat(32)]);
+  });
+
   it("applies a manager's acknowledgement to the edge alarm, which flows back to the cloud acknowledged", async () => {
     const alarm: Alarm = {
       id: 'd'.repeat(32),

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { ModelName, RemoteSettings, type Applied, type Pushback } from '../../shared/pushback.js';
+import { AckPush, ModelName, RemoteSettings, sanitizePushback, type Applied, type Pushback } from '../../shared/pushback.js';
 import { describeIssues } from '../../shared/config-load.js';
 import type { Queryable } from './connect.js';
 
 export class PushbackError extends Error {
   constructor(
-    readonly code: 'UNKNOWN_GATEWAY' | 'INVALID_SETTINGS' | 'INVALID_MODEL',
+    readonly code: 'UNKNOWN_GATEWAY' | 'INVALID_SETTINGS' | 'INVALID_MODEL' | 'INVALID_ACK',
     message: string,
   ) {
     super(message);
@@ -54,6 +54,8 @@ export async function publishModel(q: Queryable, m: { name: string; content: Buf
 
 /** Queues a manager's acknowledgement for the gateway that raised the alarm. */
 export async function requestAlarmAck(q: Queryable, a: { gateway: string; alarmId: string; by: string; note?: string; at?: Date }): Promise<void> {
+  const check = AckPush.safeParse({ alarmId: a.alarmId, by: a.by, at: (a.at ?? new Date()).getTime(), ...(a.note !== undefined ? { note: a.note } : {}) });
+  if (!check.success) throw new PushbackError('INVALID_ACK', `the acknowledgement is not valid: ${describeIssues(check.error.issues).join('; ')}`);
   await gatewayExists(q, a.gateway);
   await q.query(
     `INSERT INTO alarm_acks (gateway, alarm_id, by, at, note) VALUES ($1, $2, $3, $4, $5)
@@ -107,5 +109,7 @@ export async function exchangePushback(q: Queryable, gateway: string, applied: A
   if (acks.rows.length > 0) {
     push.alarmAcks = acks.rows.map((a) => ({ alarmId: a.alarm_id, by: a.by, at: a.at.getTime(), ...(a.note ? { note: a.note } : {}) }));
   }
-  return Object.keys(push).length > 0 ? push : undefined;
+  // Rows written by hand or by a newer cloud may not fit the schema the edge reads: drop those
+  // items rather than send a reply the edge cannot read.
+  return sanitizePushback(push);
 }

@@ -12,9 +12,17 @@ describe('classifyStoreError', () => {
     expect(classifyStoreError(pgError('40P01'))).toMatchObject({ status: 503, code: 'DB_RETRY' });
   });
 
+  it('retries a unique violation: a race with another writer', () => {
+    expect(classifyStoreError(pgError('23505'))).toEqual({ status: 503, code: 'DB_RETRY', retry: true, sqlState: '23505' });
+  });
+
+  it('refuses data the database cannot take (422): a retry would fail the same way', () => {
+    expect(classifyStoreError(pgError('22P05'))).toEqual({ status: 422, code: 'DATA_REJECTED', retry: false, sqlState: '22P05' });
+    expect(classifyStoreError(pgError('23514'))).toMatchObject({ status: 422, code: 'DATA_REJECTED' });
+  });
+
   it('does not retry other SQLSTATEs', () => {
-    expect(classifyStoreError(pgError('23505'))).toEqual({ status: 500, code: 'DB_ERROR', retry: false, sqlState: '23505' });
-    expect(classifyStoreError(pgError('42P01'))).toMatchObject({ status: 500, code: 'DB_ERROR' });
+    expect(classifyStoreError(pgError('42P01'))).toEqual({ status: 500, code: 'DB_ERROR', retry: false, sqlState: '42P01' });
   });
 
   it('retries network failures and node-postgres connection errors', () => {

@@ -4,8 +4,8 @@
  * likely meet again, but the edge still keeps the batch (nothing is lost either way).
  */
 export interface ErrorClass {
-  status: 500 | 503;
-  code: 'DB_UNAVAILABLE' | 'DB_RETRY' | 'DB_ERROR' | 'INTERNAL';
+  status: 422 | 500 | 503;
+  code: 'DB_UNAVAILABLE' | 'DB_RETRY' | 'DB_ERROR' | 'DATA_REJECTED' | 'INTERNAL';
   retry: boolean;
   /** SQLSTATE, when the database gave one */
   sqlState?: string;
@@ -27,6 +27,11 @@ export function classifyStoreError(err: unknown): ErrorClass {
   if (code !== undefined && /^[0-9A-Z]{5}$/.test(code)) {
     const retryCode = RETRY_CLASSES[code.slice(0, 2)];
     if (retryCode) return { status: 503, code: retryCode, retry: true, sqlState: code };
+    // A unique violation is a race with another writer (two replicas): the retry meets the winner.
+    if (code === '23505') return { status: 503, code: 'DB_RETRY', retry: true, sqlState: code };
+    // 22 data exception (a NUL in a text, a value out of range), 23 integrity constraint (a check):
+    // the batch itself cannot be stored, and sending it again would fail the same way.
+    if (code.startsWith('22') || code.startsWith('23')) return { status: 422, code: 'DATA_REJECTED', retry: false, sqlState: code };
     return { status: 500, code: 'DB_ERROR', retry: false, sqlState: code };
   }
   if (code !== undefined && NETWORK_CODES.has(code)) return { status: 503, code: 'DB_UNAVAILABLE', retry: true };

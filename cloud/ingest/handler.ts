@@ -35,6 +35,7 @@ export type IngestErrorCode =
   | 'DB_UNAVAILABLE'
   | 'DB_RETRY'
   | 'DB_ERROR'
+  | 'DATA_REJECTED'
   | 'INTERNAL';
 
 const MAX_ISSUES_SHOWN = 10;
@@ -62,6 +63,8 @@ export function createIngestHandler(opts: IngestOptions): (req: IncomingMessage,
   const log = opts.log.child({ component: 'ingest' });
 
   return async (req, res) => {
+    // Tells an edge that this cloud reads the protocol's optional head fields (applied, backlog).
+    res.setHeader(SYNC_VERSION_HEADER, String(SYNC_PROTOCOL));
     const refuse = (status: number, code: IngestErrorCode, message: string, acceptedThrough?: number) => {
       const body: SyncErrorReply = { error: { code, message }, cloudTime: now() };
       if (acceptedThrough !== undefined) body.acceptedThrough = acceptedThrough;
@@ -204,7 +207,9 @@ export function createIngestHandler(opts: IngestOptions): (req: IncomingMessage,
         c.code,
         c.retry
           ? 'the cloud database is unavailable or busy; nothing was written, retry this batch later'
-          : 'the cloud failed to store the batch; nothing was written (the error is in the cloud log)',
+          : c.status === 422
+            ? `the database refused a value of this batch (SQLSTATE ${c.sqlState ?? '?'}: ${(err as Error).message}); nothing was written`
+            : 'the cloud failed to store the batch; nothing was written (the error is in the cloud log)',
       );
     }
   };

@@ -7,6 +7,7 @@ import type { Logger } from '../../shared/log.js';
 import { Poll, type PollReply } from '../../shared/pushback.js';
 import { findGatewayByToken, touchGateway } from '../db/gateways.js';
 import { exchangePushback, modelFor } from '../db/pushback.js';
+import { SYNC_PROTOCOL, SYNC_VERSION_HEADER } from '../../shared/sync.js';
 import { bearerToken } from './handler.js';
 
 const MAX_POLL_BYTES = 64 * 1024;
@@ -22,6 +23,7 @@ export function createPushbackHandler(opts: { pool: pg.Pool; log: Logger; now?: 
   const refuse = (res: ServerResponse, status: number, code: string, message: string) => sendJson(res, status, { error: { code, message }, cloudTime: now() });
 
   return async (req, res) => {
+    res.setHeader(SYNC_VERSION_HEADER, String(SYNC_PROTOCOL));
     const path = (req.url ?? '/').split('?')[0]!;
     const token = bearerToken(req.headers.authorization);
     const gateway = token ? await findGatewayByToken(opts.pool, token) : undefined;

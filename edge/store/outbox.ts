@@ -45,6 +45,8 @@ export interface Outbox {
    * reported with the next batch that carries a record, not on their own.
    */
   span(records: readonly SequencedReading[]): BatchSpan;
+  /** Seqs within lo..hi that the disk budget evicted: sorted, merged, clipped. */
+  evictedBetween(lo: number, hi: number): EvictedRange[];
   /**
    * Makes every committed record durable on disk. Called before records leave for the cloud:
    * with synchronous=NORMAL a power cut can roll back the last commits, and the cloud must never
@@ -126,6 +128,7 @@ export function createOutbox(db: SqliteDb, opts: { synchronous: 'normal' | 'full
       const firstSeq = evicted.length > 0 && evicted[0]![0] === lo ? lo : Math.min(records[0]!.seq, evicted[0]?.[0] ?? Infinity);
       return { firstSeq, lastSeq, evicted };
     },
+    evictedBetween: (lo, hi) => evictedWithin(lo, hi),
     makeDurable() {
       // A checkpoint fsyncs the WAL before copying it into the database (SQLite "WAL mode":
       // with synchronous=NORMAL the WAL is synced at checkpoints). With FULL each commit is.

@@ -23,6 +23,7 @@ export interface SealedStore {
    * seq), if the backlog holds one and it covers its span with no evicted seq. True if it sealed.
    */
   seal(records: number): boolean;
+  /** The first seal above the acknowledged seq (the sync sends it when it starts just above). */
   take(ackedSeq: number): SealedBatch | undefined;
   prune(ackedSeq: number): void;
   /** Seals not yet acknowledged: how many, and the readings in them. */
@@ -33,7 +34,7 @@ export function createSealedStore(db: SqliteDb, outbox: Pick<Outbox, 'next' | 's
   const lastSealed = db.prepare<[], { last: number | null }>('SELECT max(last_seq) AS last FROM sealed_batches');
   const insert = db.prepare('INSERT INTO sealed_batches (first_seq, last_seq, records, body) VALUES (@firstSeq, @lastSeq, @records, @body)');
   const takeStmt = db.prepare<[number], { first_seq: number; last_seq: number; records: number; body: Buffer }>(
-    'SELECT first_seq, last_seq, records, body FROM sealed_batches WHERE first_seq = ?',
+    'SELECT first_seq, last_seq, records, body FROM sealed_batches WHERE first_seq > ? ORDER BY first_seq LIMIT 1',
   );
   const pruneStmt = db.prepare<[number]>('DELETE FROM sealed_batches WHERE last_seq <= ?');
   const countStmt = db.prepare<[], { batches: number; records: number | null }>('SELECT count(*) AS batches, sum(records) AS records FROM sealed_batches');
@@ -50,7 +51,7 @@ export function createSealedStore(db: SqliteDb, outbox: Pick<Outbox, 'next' | 's
       return true;
     },
     take(ackedSeq) {
-      const r = takeStmt.get(ackedSeq + 1);
+      const r = takeStmt.get(ackedSeq);
       return r ? { firstSeq: r.first_seq, lastSeq: r.last_seq, records: r.records, body: r.body } : undefined;
     },
     prune: (ackedSeq) => void pruneStmt.run(ackedSeq),

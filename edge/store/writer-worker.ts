@@ -136,14 +136,16 @@ const SEAL_AFTER_MS = 10_000;
 let sealing = false;
 function sealIfDue(): void {
   const records = opts.sealRecords;
-  if (!records || sealing || filing || !store.db.open || queue.length > 0 || Date.now() - lastCommitAt < FILING.busyMs) return;
+  if (!records || sealing || filing || !store.db.open || queue.length > 0) return;
   const { lastSuccessAt } = store.outbox.state();
   if (lastSuccessAt !== null && Date.now() - lastSuccessAt < SEAL_AFTER_MS) return;
   sealing = true;
+  // While commits are coming in (a plant running through an outage), one batch per tick: a seal
+  // of 20,000 readings holds the thread ~100 ms; when idle, as many as there are.
   const next = (): void => {
     let more = false;
     try {
-      more = store.db.open && queue.length === 0 && sealed.seal(records);
+      more = store.db.open && queue.length === 0 && sealed.seal(records) && Date.now() - lastCommitAt >= FILING.busyMs;
     } catch {
       // A full disk, say: the sync encodes rows itself, as without seals.
     }

@@ -45,7 +45,7 @@ export interface SyncStatus {
   lastError: string | null;
   /** Cloud clock minus gateway clock, from the last reply (DESIGN guarantee 7). */
   clockOffsetMs: number | null;
-  /** Batches sent since start, their bodies' bytes (compressed, as on the wire), the records they carried, and how many were sealed ahead of time. */
+  /** Batches sent since start (every attempt, resends too), their bodies' bytes (compressed, as on the wire), the records they carried, and how many were sealed ahead of time. */
   wire: { batches: number; bytes: number; records: number; sealed: number };
   breaker: BreakerStatus;
   /** The findings stream (findings and alarms), sent ahead of readings; null when not synced. */
@@ -95,14 +95,17 @@ export function createSyncClient(
   // pollMs: in every batch they would cost a caught-up gateway (small batches) ~5 bytes a reading.
   let lastApplied = '';
   let lastBacklogAt = 0;
+  // The optional head fields go only to a cloud that said it reads them (SYNC_VERSION_HEADER in a
+  // reply): a cloud from before them refuses a batch with unknown fields (422).
+  let cloudSpeaks = false;
   const reportDue = () => Date.now() - lastExchangeAt >= pollMs;
   const head = () => {
-    const applied = pushback?.applied();
+    const applied = cloudSpeaks ? pushback?.applied() : undefined;
     const report = applied !== undefined && (reportDue() || JSON.stringify(applied) !== lastApplied);
     return { gateway: opts.gatewayId, sentAt: Date.now(), ...(report ? { applied } : {}) };
   };
 
-  const lane = { head, backlogDue: () => Date.now() - lastBacklogAt >= pollMs, sealedSent: () => void wire.sealed++ };
+  const lane = { head, backlogDue: () => cloudSpeaks && Date.now() - lastBacklogAt >= pollMs, sealedSent: () => void wire.sealed++ };
   const readings = readingsLane(outbox, lane);
   const lanes: Lane[] = findings ? [findingsLane(findings, lane), readings] : [readings];
 
@@ -129,25 +132,39 @@ export function createSyncClient(
     }
     const pace = pacer.delay(Date.now());
     if (pace > 0) return pace;
+    const ready = (l: Lane, now: number) => !l.parked && l.notBefore <= now;
     for (const [i, lane] of lanes.entries()) {
-      if (lane.parked) continue;
+      if (!ready(lane, Date.now())) continue;
       const built = await lane.build(opts.batchSize);
       if (!built) continue;
       state = 'sending';
+      const startedAt = Date.now();
       const sent = await transport.post(built.batch, built.sealedSeries);
-      pacer.sent(sent.bytes, Date.now());
+      // From the start of the send: the round trip is part of the time the bytes took.
+      pacer.sent(sent.bytes, startedAt);
       wire.batches++;
       wire.bytes += sent.bytes;
       wire.records += built.records;
+      if (sent.cloudSpeaks) cloudSpeaks = true;
       if (sent.clockOffsetMs !== undefined) clockOffsetMs = sent.clockOffsetMs;
       const delay = await settle(lane, built.batch, sent.delivery);
       // A short batch means this stream is drained for now; the next stream may still have some.
-      return delay === undefined ? (built.records === opts.batchSize || i < lanes.length - 1 ? 0 : opts.intervalMs) : delay;
+      if (delay === undefined) return built.full || i < lanes.length - 1 ? 0 : opts.intervalMs;
+      // The cloud answered but this stream failed (a 5xx on its rows, a refusal): the other
+      // stream goes on meanwhile instead of waiting behind it. A network failure stops both.
+      const answered = sent.delivery.outcome !== 'retry' || sent.delivery.status !== null;
+      const now = Date.now();
+      if (delay > 0 && answered && lanes.some((l) => l !== lane && ready(l, now))) {
+        lane.notBefore = now + delay;
+        return 0;
+      }
+      return delay;
     }
     if (pushback && !pollUnsupported && reportDue()) return poll(pushback);
-    const blocked = lanes.some((l) => l.parked);
-    state = blocked ? 'blocked' : 'idle';
-    return lanes.every((l) => l.parked) && !pushback ? Number.POSITIVE_INFINITY : lanes.every((l) => l.parked) ? pollMs : opts.intervalMs;
+    state = lanes.some((l) => l.parked || l.blocked) ? 'blocked' : 'idle';
+    if (lanes.every((l) => l.parked)) return pushback ? pollMs : Number.POSITIVE_INFINITY;
+    const cooling = lanes.filter((l) => !l.parked && l.notBefore > Date.now()).map((l) => l.notBefore - Date.now());
+    return Math.min(opts.intervalMs, ...cooling);
   }
 
   /** A caught-up edge asks for pushback; the cloud also takes it as a sign of life. */
@@ -159,7 +176,19 @@ export function createSyncClient(
     try {
       const res = await transport.request('POST', '/v1/poll', { gateway: opts.gatewayId, sentAt: started, applied });
       status = res.status;
-      if (status === 200) reply = PollReply.parse(JSON.parse(res.body.toString('utf8')));
+      if (res.cloudSpeaks) cloudSpeaks = true;
+      if (status === 200) {
+        let raw: unknown;
+        try {
+          raw = JSON.parse(res.body.toString('utf8'));
+        } catch {
+          raw = undefined;
+        }
+        const parsed = PollReply.safeParse(raw);
+        // A 200 that is not a poll reply: something else answers /v1/poll (an older cloud).
+        if (parsed.success) reply = parsed.data;
+        else status = 400;
+      }
     } catch (err) {
       const d = classifyNetworkError(err);
       return failed(d.outcome === 'retry' ? d.reason : String(err));
@@ -172,7 +201,7 @@ export function createSyncClient(
       clockOffsetMs = reply.cloudTime - Math.round((started + lastExchangeAt) / 2);
       channel.reported(applied);
       if (reply.push) await channel.apply(reply.push);
-      state = 'idle';
+      state = lanes.some((l) => l.parked || l.blocked) ? 'blocked' : 'idle';
       return opts.intervalMs;
     }
     // A cloud from before the channel (404), or one that does not take this edge's poll: readings
@@ -199,6 +228,7 @@ export function createSyncClient(
   /** Acts on a delivery's outcome; undefined: accepted, carry on at the loop's pace. */
   async function settle(lane: Lane, batch: SyncBatch, d: Delivery): Promise<number | undefined> {
     const { firstSeq, lastSeq } = batch;
+    lane.blocked = false;
     if (d.outcome === 'accepted') {
       attempt = 0;
       breaker.success();
@@ -210,6 +240,7 @@ export function createSyncClient(
           `cloud watermark ${d.reply.acceptedThrough} is ahead of this historian (last ${lane.stream} seq ${historianLast}): was the historian file replaced or restored? data is kept locally`,
         );
         state = 'blocked';
+        lane.blocked = true;
         return opts.backoff.capMs;
       }
       await lane.settle(d.reply.acceptedThrough);
@@ -226,6 +257,17 @@ export function createSyncClient(
     if (d.outcome === 'retry' && d.rewindTo !== undefined) {
       // The cloud answered, so it is up; its watermark is the truth: resend from just above it.
       breaker.success();
+      if (d.rewindTo === lane.ackedSeq()) {
+        // Already there, and the batch still did not start just above it: the historian no
+        // longer holds what comes next (retention removed it after the cloud had acknowledged
+        // it, and then the cloud lost it). Resending at once would spin; say so and wait.
+        await lane.recordError(
+          `the cloud holds the ${lane.stream} stream through seq ${d.rewindTo}, but this historian no longer has seq ${d.rewindTo + 1} and on (removed after the cloud acknowledged them: was the cloud database restored from a backup?); ${d.reason}`,
+        );
+        state = 'blocked';
+        lane.blocked = true;
+        return opts.backoff.capMs;
+      }
       telemetry.syncRewound(lane.ackedSeq(), d.rewindTo);
       await lane.settle(d.rewindTo);
       await lane.recordError(d.reason);
@@ -250,6 +292,7 @@ export function createSyncClient(
         `rejected ${lane.stream} batch ${firstSeq}..${lastSeq}: ${d.reason}${lane.parked ? `; not sent again until the agent restarts (refused ${lane.rejected.tries} times)` : ''}`,
       );
       state = 'blocked';
+      lane.blocked = true;
       // A parked stream steps aside; the loop goes on with the others (or waits for stop()).
       return lane.parked ? 0 : opts.backoff.capMs;
     }

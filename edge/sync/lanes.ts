@@ -1,6 +1,6 @@
 import { encodeSeries } from '../../shared/sync-codec.js';
 import type { Applied } from '../../shared/pushback.js';
-import type { EventRecord, Stream, SyncBatch } from '../../shared/sync.js';
+import { evictedCount, type EventRecord, type EvictedRange, type Stream, type SyncBatch } from '../../shared/sync.js';
 import type { EventsOutboxState } from '../store/events.js';
 import type { Outbox } from '../store/outbox.js';
 import type { SealedBatch } from '../store/sealed.js';
@@ -15,8 +15,10 @@ export type SyncOutbox = Pick<Outbox, 'next' | 'span' | 'state'> &
   Writes<Outbox, 'makeDurable' | 'settle' | 'recordError' | 'reject'> & {
     /** Files the landed readings now, so they have seqs (edge/store/filing.ts); absent: nothing lands. */
     fileLanded?: () => Promise<unknown>;
-    /** The sealed batch starting just above `ackedSeq` (edge/store/sealed.ts); absent: none are sealed. */
+    /** The first sealed batch above `ackedSeq` (edge/store/sealed.ts); absent: none are sealed. */
     sealed?: (ackedSeq: number) => SealedBatch | undefined;
+    /** Evicted seqs within lo..hi (edge/store/outbox.ts). */
+    evictedBetween?: (lo: number, hi: number) => EvictedRange[];
   };
 
 /** The findings stream's outbox (edge/store/events.ts), in the same split of reads and writes. */
@@ -28,7 +30,8 @@ export interface FindingsOutbox extends Writes<Outbox, 'settle' | 'recordError' 
 /** One stream as the loop drives it; the readings and findings streams differ only in here. */
 export interface Lane {
   stream: Stream;
-  build(limit: number): Promise<{ batch: SyncBatch; records: number; sealedSeries?: Buffer } | null>;
+  /** `full`: the stream has more right after this batch (no pause before the next). */
+  build(limit: number): Promise<{ batch: SyncBatch; records: number; full: boolean; sealedSeries?: Buffer } | null>;
   /** The highest seq this edge has given in the stream. */
   lastSeq(): number;
   ackedSeq(): number;
@@ -38,6 +41,10 @@ export interface Lane {
   /** A rejected batch, keyed by where it starts and the status, tried `tries` times. */
   rejected: { key: string; tries: number };
   parked: boolean;
+  /** After a failure the cloud answered (a 5xx, a refusal), the other stream goes first until then. */
+  notBefore: number;
+  /** The last try ended in a state an operator must look at (refused, historian behind or ahead of the cloud). */
+  blocked: boolean;
 }
 
 export const lagOf = (oldest: number | null) => (oldest === null ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
@@ -58,24 +65,44 @@ export function readingsLane(outbox: SyncOutbox, ctx: LaneContext): Lane {
     stream: 'readings',
     async build(limit) {
       const s0 = outbox.state();
-      const sealed = outbox.sealed?.(s0.ackedSeq);
-      if (sealed) {
-        // Encoded while the cloud was away: read and sent as it is. It spans no evicted seq.
-        await outbox.makeDurable();
+      const acked = s0.ackedSeq;
+      const seal = outbox.sealed?.(acked);
+      // Seals made with a larger batchSize than now in force (a cloud lowered it, say after a
+      // 413) are not sent; the rows are, and the seals go once the cloud acknowledges past them.
+      const usable = seal && seal.records <= limit ? seal : undefined;
+      const sendSealed = (firstSeq: number, evicted: EvictedRange[]) => {
+        ctx.sealedSent();
         const batch: SyncBatch = {
           ...ctx.head(),
           stream: 'readings',
           encoding: 'columnar-json-v1',
-          firstSeq: sealed.firstSeq,
-          lastSeq: sealed.lastSeq,
+          firstSeq,
+          lastSeq: usable!.lastSeq,
+          ...(evicted.length > 0 ? { evicted } : {}),
           ...backlog(s0),
           series: [],
         };
-        ctx.sealedSent();
-        return { batch, records: sealed.records, sealedSeries: sealed.body };
+        return { batch, records: usable!.records, full: true, sealedSeries: usable!.body };
+      };
+      if (usable) {
+        // Encoded while the cloud was away: read and sent as it is. It spans no evicted seq; the
+        // seqs between the acked one and its start may all be evicted, and are declared so.
+        const gap = usable.firstSeq > acked + 1 ? (outbox.evictedBetween?.(acked + 1, usable.firstSeq - 1) ?? []) : [];
+        if (usable.firstSeq === acked + 1 || evictedCount(gap) === usable.firstSeq - acked - 1) {
+          await outbox.makeDurable();
+          return sendSealed(acked + 1, gap);
+        }
       }
-      const rows = outbox.next(limit);
-      if (rows.length === 0) return null;
+      let rows = outbox.next(limit);
+      // A batch of rows ends where the next seal starts, so that the seals stay usable.
+      if (seal) rows = rows.filter((r) => r.seq < seal.firstSeq);
+      if (rows.length === 0) {
+        if (!usable) return null;
+        // Nothing stored between the acked seq and the seal, and not evicted either: the cloud
+        // will say where it stands (409), and the sync reports the hole.
+        await outbox.makeDurable();
+        return sendSealed(usable.firstSeq, []);
+      }
       await outbox.makeDurable();
       // The span starts just above the acked seq and declares what the disk budget evicted in it.
       const { firstSeq, lastSeq, evicted } = outbox.span(rows);
@@ -89,7 +116,7 @@ export function readingsLane(outbox: SyncOutbox, ctx: LaneContext): Lane {
         ...backlog(outbox.state()),
         series: encodeSeries(rows),
       };
-      return { batch, records: rows.length };
+      return { batch, records: rows.length, full: rows.length === limit || seal !== undefined };
     },
     lastSeq: () => outbox.state().lastSeq,
     ackedSeq: () => outbox.state().ackedSeq,
@@ -98,6 +125,8 @@ export function readingsLane(outbox: SyncOutbox, ctx: LaneContext): Lane {
     reject: (b) => outbox.reject(b),
     rejected: { key: '', tries: 0 },
     parked: false,
+    notBefore: 0,
+    blocked: false,
   };
 }
 
@@ -107,13 +136,16 @@ export function findingsLane(findings: FindingsOutbox, ctx: LaneContext): Lane {
     stream: 'findings',
     async build(limit) {
       const records = findings.next(limit);
-      if (records.length === 0) return null;
-      const firstSeq = findings.state().ackedSeq + 1;
-      const lastSeq = records[records.length - 1]!.seq;
-      // Only after the cloud rewound below what the log still keeps (events.ts): say so.
-      const lost = records[0]!.seq > firstSeq ? { evicted: [[firstSeq, records[0]!.seq - 1] as [number, number]] } : {};
+      const s = findings.state();
+      const firstSeq = s.ackedSeq + 1;
+      if (records.length === 0 && s.lastSeq < firstSeq) return null;
+      // Only after the cloud rewound below what the log still keeps (events.ts): say so, also
+      // when nothing newer is left to carry the declaration.
+      const lastSeq = records.length > 0 ? records[records.length - 1]!.seq : s.lastSeq;
+      const keptFrom = records.length > 0 ? records[0]!.seq : s.lastSeq + 1;
+      const lost = keptFrom > firstSeq ? { evicted: [[firstSeq, keptFrom - 1] as [number, number]] } : {};
       const batch: SyncBatch = { ...ctx.head(), stream: 'findings', encoding: 'rows-json-v1', firstSeq, lastSeq, ...lost, findings: records };
-      return { batch, records: records.length };
+      return { batch, records: records.length, full: records.length === limit };
     },
     lastSeq: () => findings.state().lastSeq,
     ackedSeq: () => findings.state().ackedSeq,
@@ -122,5 +154,7 @@ export function findingsLane(findings: FindingsOutbox, ctx: LaneContext): Lane {
     reject: (b) => findings.reject(b),
     rejected: { key: '', tries: 0 },
     parked: false,
+    notBefore: 0,
+    blocked: false,
   };
 }

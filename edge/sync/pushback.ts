@@ -46,8 +46,10 @@ export interface PushbackApplier {
   applied(): Applied;
   /** The cloud answered a request that carried `sent`: the acknowledgements in it are delivered. */
   reported(sent: Applied): void;
-  /** Applies a reply's pushback: settings, then models, then acknowledgements. Never throws. */
+  /** Applies a reply's pushback: settings and acknowledgements at once, models in the background. Never throws. */
   apply(push: Pushback): Promise<void>;
+  /** Waits for a model download under way (for a clean stop). */
+  idle(): Promise<void>;
   status(): PushbackStatus;
 }
 
@@ -78,6 +80,29 @@ export function createPushbackApplier(deps: PushbackDeps): PushbackApplier {
     deps.onSettings(parsed.data);
     await deps.write.saveConfig(c.version, parsed.data);
     log.info('remote_config_applied', { version: c.version, settings: parsed.data });
+  }
+
+  // Downloads run beside the sync loop, one at a time, so a large model never holds up readings;
+  // a version that failed waits longer before each new try (1 min doubling to 1 h).
+  let downloading: Promise<void> | undefined;
+  const retryAt = new Map<string, { at: number; delayMs: number }>();
+  function scheduleModels(models: readonly ModelPush[]): void {
+    if (downloading) return;
+    const key = (m: ModelPush) => `${m.name}@${m.version}`;
+    const due = models.filter((m) => (retryAt.get(key(m))?.at ?? 0) <= Date.now());
+    if (due.length === 0) return;
+    downloading = (async () => {
+      for (const m of due) {
+        try {
+          await installModel(m);
+          retryAt.delete(key(m));
+        } catch (err) {
+          const delayMs = Math.min(3600_000, (retryAt.get(key(m))?.delayMs ?? 30_000) * 2);
+          retryAt.set(key(m), { at: Date.now() + delayMs, delayMs });
+          fail(`model ${m.name} version ${m.version}`, err);
+        }
+      }
+    })().finally(() => (downloading = undefined));
   }
 
   async function installModel(m: ModelPush): Promise<void> {
@@ -126,8 +151,11 @@ export function createPushbackApplier(deps: PushbackDeps): PushbackApplier {
     },
     async apply(push) {
       if (push.config) await applyConfig(push.config).catch((err: unknown) => fail(`remote config version ${push.config!.version}`, err));
-      for (const m of push.models ?? []) await installModel(m).catch((err: unknown) => fail(`model ${m.name} version ${m.version}`, err));
+      if (push.models) scheduleModels(push.models);
       for (const a of push.alarmAcks ?? []) await applyAck(a).catch((err: unknown) => fail(`acknowledgement of alarm ${a.alarmId}`, err));
+    },
+    idle: async () => {
+      await downloading;
     },
     status() {
       const c = deps.store.remoteConfig();

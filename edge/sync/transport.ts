@@ -48,6 +48,8 @@ export interface Posted {
   bytes: number;
   /** Cloud clock minus ours, when the reply carried the cloud's time (DESIGN guarantee 7). */
   clockOffsetMs?: number;
+  /** The reply said the cloud speaks this sync protocol (SYNC_VERSION_HEADER). */
+  cloudSpeaks: boolean;
 }
 
 export interface Transport {
@@ -58,7 +60,7 @@ export interface Transport {
    */
   post(batch: SyncBatch, sealedSeries?: Buffer): Promise<Posted>;
   /** Any other call to the cloud with the gateway token: the poll, a model download. */
-  request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: Buffer }>;
+  request(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs?: number): Promise<{ status: number; body: Buffer; cloudSpeaks: boolean }>;
   close(): void;
 }
 
@@ -73,7 +75,7 @@ export function createTransport(opts: TransportOptions): Transport {
   const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 2, ...opts.tls }) : new http.Agent({ keepAlive: true, maxSockets: 2 });
   let plainOnly = false;
 
-  function send(url: URL, method: string, payload: Buffer | undefined, gzipped: boolean): Promise<{ status: number; body: Buffer }> {
+  function send(url: URL, method: string, payload: Buffer | undefined, gzipped: boolean, timeoutMs = opts.timeoutMs): Promise<{ status: number; body: Buffer; cloudSpeaks: boolean }> {
     return new Promise((resolve, reject) => {
       const headers: http.OutgoingHttpHeaders = {
         authorization: `Bearer ${opts.token}`,
@@ -85,10 +87,10 @@ export function createTransport(opts: TransportOptions): Transport {
         headers['content-length'] = payload.length;
       }
       if (gzipped) headers['content-encoding'] = 'gzip';
-      const req = (secure ? https : http).request(url, { method, agent, headers, signal: AbortSignal.timeout(opts.timeoutMs) }, (res) => {
+      const req = (secure ? https : http).request(url, { method, agent, headers, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), cloudSpeaks: res.headers[SYNC_VERSION_HEADER] === String(SYNC_PROTOCOL) }));
         res.on('error', reject);
       });
       req.on('error', reject);
@@ -131,15 +133,15 @@ export function createTransport(opts: TransportOptions): Transport {
       const delivery = classifyResponse(res.status, body);
       const cloudTime = delivery.outcome === 'accepted' ? delivery.reply.cloudTime : delivery.outcome === 'retry' ? delivery.cloudTime : undefined;
       // The cloud stamped its time somewhere inside the round trip; assume the middle.
-      return { delivery, bytes, ...(cloudTime !== undefined ? { clockOffsetMs: cloudTime - Math.round((started + Date.now()) / 2) } : {}) };
+      return { delivery, bytes, cloudSpeaks: res.cloudSpeaks, ...(cloudTime !== undefined ? { clockOffsetMs: cloudTime - Math.round((started + Date.now()) / 2) } : {}) };
     } catch (err) {
-      return { delivery: classifyNetworkError(err), bytes };
+      return { delivery: classifyNetworkError(err), bytes, cloudSpeaks: false };
     }
   }
 
   return {
     post,
-    request: (method, path, body) => send(new URL(`${base}${path}`), method, body === undefined ? undefined : Buffer.from(JSON.stringify(body)), false),
+    request: (method, path, body, timeoutMs) => send(new URL(`${base}${path}`), method, body === undefined ? undefined : Buffer.from(JSON.stringify(body)), false, timeoutMs),
     close: () => agent.destroy(),
   };
 }
