@@ -115,6 +115,19 @@ cloud
     process.exitCode = await alarmAck({ configPath: o.config, gateway: o.gateway, alarm: o.alarm, by: o.by, ...(o.note ? { note: o.note } : {}) });
   });
 
+program
+  .command('eval')
+  .description('Evaluate the analysis on public benchmarks.')
+  .command('nab')
+  .description('Run the anomaly detector over a NAB-layout corpus (causally), write NAB results files, print the NAB scores.')
+  .requiredOption('--data <dir>', 'data directory: <group>/<file>.csv with timestamp,value (e.g. ../shared/datasets/nab/data)')
+  .requiredOption('--labels <file>', 'windows per file (e.g. ../shared/datasets/nab/labels/combined_windows.json)')
+  .option('--out <dir>', 'where the results files go', './nab-results')
+  .action(async (o: { data: string; labels: string; out: string }) => {
+    const { evalNab } = await import('../edge/analysis/eval/cli.js');
+    process.exitCode = await evalNab(o);
+  });
+
 const sim = program
   .command('sim')
   .description('Run the factory simulator: a scenario over MQTT (JSON, batched JSON or Sparkplug B) and OPC-UA.')
