@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createStreamDetector } from '../detectors/stream.js';
+import { evalNab } from './cli.js';
 import { CorpusError, parseNabTime, readNabCorpus } from './nab-corpus.js';
 import { NAB_DETECTOR_NAME, runNabEval } from './nab-eval.js';
 import { nabScore } from './nab-score.js';
@@ -56,6 +57,23 @@ describe('millwright eval nab', () => {
     writeFileSync(join(c.data, 'plant', 'extra.csv'), `timestamp,value\n${stamp(T0)},1\n`);
     expect(() => readNabCorpus(c.data, c.labels)).toThrow(CorpusError);
     expect(() => readNabCorpus(c.data, c.labels)).toThrow(/no entry for plant\/extra\.csv/);
+  });
+
+  it('the command prints the three profiles and exits 0; a labels file that is not there exits 2 naming it', async () => {
+    const c = tinyCorpus();
+    const out: string[] = [];
+    const err: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((x: string | Uint8Array) => (out.push(String(x)), true));
+    vi.spyOn(process.stderr, 'write').mockImplementation((x: string | Uint8Array) => (err.push(String(x)), true));
+    try {
+      expect(await evalNab(c)).toBe(0);
+      expect(out.join('')).toMatch(/millwright\s+-?\d+\.\d\d\s+-?\d+\.\d\d\s+-?\d+\.\d\d/);
+      expect(err.join('')).toMatch(/\[2\/2\] plant\/shift\.csv/);
+      expect(await evalNab({ ...c, labels: join(c.out, 'missing.json') })).toBe(2);
+      expect(err.join('')).toMatch(/--labels .*missing\.json: ENOENT/);
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 
   it('the detector is causal: changing the future never changes a past score', () => {
