@@ -115,9 +115,8 @@ cloud
     process.exitCode = await alarmAck({ configPath: o.config, gateway: o.gateway, alarm: o.alarm, by: o.by, ...(o.note ? { note: o.note } : {}) });
   });
 
-program
-  .command('eval')
-  .description('Evaluate the analysis on public benchmarks.')
+const evalCommand = program.command('eval').description('Evaluate the analysis on public benchmarks.');
+evalCommand
   .command('nab')
   .description('Run the anomaly detector over a NAB-layout corpus (causally), write NAB results files, print the NAB scores.')
   .requiredOption('--data <dir>', 'data directory: <group>/<file>.csv with timestamp,value (e.g. ../shared/datasets/nab/data)')
@@ -126,6 +125,16 @@ program
   .action(async (o: { data: string; labels: string; out: string }) => {
     const { evalNab } = await import('../edge/analysis/eval/cli.js');
     process.exitCode = await evalNab(o);
+  });
+
+evalCommand
+  .command('cmapss')
+  .description('Train the remaining-life model on C-MAPSS train data and score it on the test units (RMSE, PHM08 score).')
+  .option('--subset <name>', 'FD001, FD002, FD003, FD004 or all', 'all')
+  .option('--data <dir>', 'the C-MAPSS files (train_FD00x.txt.gz, test_, RUL_)', '../shared/datasets/cmapss')
+  .action(async (o: { subset: string; data: string }) => {
+    const { evalCmapssCommand } = await import('../edge/analysis/eval/cmapss-eval.js');
+    process.exitCode = await evalCmapssCommand(o);
   });
 
 const sim = program
