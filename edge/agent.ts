@@ -4,6 +4,7 @@ import { listen, sendJson } from '../shared/http.js';
 import type { Logger } from '../shared/log.js';
 import { createMcpHttpHandler } from '../shared/mcp/http.js';
 import { createAnalysisPool, type AnalysisPool } from './analysis/pool.js';
+import { startAnomalyScheduler, type AnomalyScheduler, type AnomalySchedulerStatus } from './analysis/scheduler.js';
 import type { EdgeConfig } from './config.js';
 import { buildEdgeMcpServer } from './mcp/server.js';
 import { openReadOnlyDb, type SqliteDb } from './store/db.js';
@@ -35,6 +36,8 @@ export interface AgentStatus {
   disk: DiskStatus;
   /** This process's event-loop delay over the last complete 10 s window (null in the first). */
   eventLoop: EventLoopDelay | null;
+  /** The anomaly scheduler: how far it has scored, open incidents, its last error. */
+  analysis: AnomalySchedulerStatus;
 }
 
 export interface Agent {
@@ -46,6 +49,8 @@ export interface Agent {
   readonly telemetry: Telemetry;
   readonly sync: SyncClient | null;
   readonly analysis: AnalysisPool;
+  /** Scores new readings and raises findings and alarms (edge/analysis/scheduler.ts). */
+  readonly anomalies: AnomalyScheduler;
   status(): AgentStatus;
   /** For the MCP stdio transport: a server on the same read-only connection. */
   buildMcpServer(): ReturnType<typeof buildEdgeMcpServer>;
@@ -110,6 +115,8 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
     const analysis = createAnalysisPool();
     started.push({ name: 'analysis', stop: () => analysis.close() });
     await analysis.selfCheck();
+    const anomalies = startAnomalyScheduler({ readDb, write: writer.events, log });
+    started.push({ name: 'anomalies', stop: () => anomalies.stop() });
     const queries = createHistorianQueries(readDb);
     const buildMcpServer = () => buildEdgeMcpServer({ queries, gatewayId: cfg.gateway.id, version: deps.version });
 
@@ -223,6 +230,7 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
         sources: sources.map((s) => s.status()),
         disk: housekeeping.disk(),
         eventLoop: loop.last(),
+        analysis: anomalies.status(),
       };
     };
     statusNow = status;
@@ -236,6 +244,7 @@ export async function startAgent(cfg: EdgeConfig, deps: AgentDeps): Promise<Agen
       telemetry,
       sync,
       analysis,
+      anomalies,
       status,
       buildMcpServer,
       async stop() {

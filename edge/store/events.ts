@@ -19,7 +19,7 @@ export interface EventsOutboxState {
  * version again changes nothing and sends nothing, so a recomputation never duplicates.
  */
 export interface EventStore {
-  /** Returns how many were new versions. */
+  /** Returns how many were new versions; a version ending before the stored one is ignored. */
   recordFindings(findings: readonly Finding[]): number;
   /** Returns how many were new versions; a version older than the stored one (updatedAt) is ignored. */
   recordAlarms(alarms: readonly Alarm[]): number;
@@ -44,7 +44,7 @@ const STREAM = 'findings';
 export const EVENT_LOG_KEEP_MS = 7 * 24 * 3600_000;
 
 export function createEventStore(db: SqliteDb): EventStore {
-  const findingBody = db.prepare<[string], { body: string }>('SELECT body FROM findings WHERE id = ?');
+  const findingRow = db.prepare<[string], { body: string; end_ts: number }>('SELECT body, end_ts FROM findings WHERE id = ?');
   const upsertFinding = db.prepare(
     `INSERT INTO findings (id, kind, subject, start, end_ts, severity, body) VALUES (@id, @kind, @subject, @start, @end, @severity, @body)
      ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, subject = excluded.subject, start = excluded.start,
@@ -79,7 +79,10 @@ export function createEventStore(db: SqliteDb): EventStore {
     for (const raw of findings) {
       const f = Finding.parse(raw);
       const body = JSON.stringify(f);
-      if (findingBody.get(f.id)?.body === body) continue;
+      const prev = findingRow.get(f.id);
+      // The same version, or an older one (an incident's finding only ever extends its end):
+      // scoring the same readings again after a restart changes nothing.
+      if (prev && (prev.body === body || prev.end_ts > f.end)) continue;
       upsertFinding.run({ id: f.id, kind: f.kind, subject: f.subject, start: f.start, end: f.end, severity: f.severity, body });
       log.run(Date.now(), JSON.stringify({ finding: f }));
       n++;

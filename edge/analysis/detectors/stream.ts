@@ -32,6 +32,9 @@ export interface DetectorOptions {
   sequenceWeight: number;
   /** likelihood: the short average of surprise against its long run (HTM); raw: the surprise itself. */
   output: 'likelihood' | 'raw';
+  /** Residuals beyond this many deviations update the models as if they were this far: an
+   * anomaly does not teach the model that it is normal within a few readings. 0: off. */
+  clipAt: number;
 }
 
 /**
@@ -49,6 +52,7 @@ export const DEFAULT_DETECTOR: DetectorOptions = {
   restAbove: 0.8,
   sequenceWeight: 0,
   output: 'raw',
+  clipAt: 0,
 };
 
 export interface Score {
@@ -108,12 +112,23 @@ export function createStreamDetector(opts: DetectorOptions = DEFAULT_DETECTOR): 
       const zLevel = Math.abs(value - mean) / Math.sqrt(variance + EPS);
       const zStep = Math.abs(step - stepMean) / Math.sqrt(stepVar + EPS);
       // Learn after scoring: the score uses only the past.
-      const d = value - mean;
+      // Clipped (when clipAt > 0, after the warm-up): the mean moves at most clipAt deviations'
+      // worth, and an outlier counts as one typical deviation for the variance, so neither learns
+      // a sustained fault as normal within a few readings.
+      // Not before the variance has settled (two time constants): clipping against a variance
+      // still growing from 0 would keep it too small and make ordinary readings look extreme.
+      const clipping = opts.clipAt > 0 && n > Math.max(opts.warmup, 2 / opts.levelAlpha);
+      const learn = (r: number, v: number): [number, number] => {
+        const sd = Math.sqrt(v + EPS);
+        if (!clipping || Math.abs(r) <= opts.clipAt * sd) return [r, r * r];
+        return [Math.sign(r) * opts.clipAt * sd, v];
+      };
+      const [d, d2] = learn(value - mean, variance);
       mean += opts.levelAlpha * d;
-      variance = (1 - opts.levelAlpha) * (variance + opts.levelAlpha * d * d);
-      const ds = step - stepMean;
+      variance = (1 - opts.levelAlpha) * (variance + opts.levelAlpha * d2);
+      const [ds, ds2] = learn(step - stepMean, stepVar);
       stepMean += opts.stepAlpha * ds;
-      stepVar = (1 - opts.stepAlpha) * (stepVar + opts.stepAlpha * ds * ds);
+      stepVar = (1 - opts.stepAlpha) * (stepVar + opts.stepAlpha * ds2);
       prev = value;
 
       // Sequence novelty, against the range before this value (a new extreme is novel too).
