@@ -1,20 +1,6 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { builtWorkerFile } from '../../shared/worker-file.js';
 import { Piscina } from 'piscina';
 import type { DetectInput, DetectOutput } from './detect-anomalies.js';
-
-/**
- * Worker threads load built JavaScript. From dist/ the worker sits next to this file; when this
- * file runs as TypeScript (vitest), the worker is the built copy under dist/, which `npm test`
- * builds first.
- */
-export function workerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  const url = here.endsWith('.ts') ? new URL('../../dist/edge/analysis/worker.js', import.meta.url) : new URL('./worker.js', import.meta.url);
-  const file = fileURLToPath(url);
-  if (!existsSync(file)) throw new Error(`analysis worker ${file} is missing: run "npm run build" first`);
-  return file;
-}
 
 export interface AnalysisPool {
   detectAnomalies(input: DetectInput): Promise<DetectOutput>;
@@ -33,7 +19,7 @@ export interface PoolOptions {
 
 export function createAnalysisPool(opts: PoolOptions = {}): AnalysisPool {
   const pool = new Piscina({
-    filename: workerFile(),
+    filename: builtWorkerFile(import.meta.url, 'worker.js', 'analysis worker'),
     minThreads: 0,
     maxThreads: opts.maxThreads ?? 1,
     maxQueue: opts.maxQueue ?? 64,

@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { builtWorkerFile } from '../../shared/worker-file.js';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
@@ -36,13 +35,6 @@ export interface AnomalyScheduler {
   stop(): Promise<void>;
 }
 
-function workerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  const url = here.endsWith('.ts') ? new URL('../../dist/edge/analysis/stateful-worker.js', import.meta.url) : new URL('./stateful-worker.js', import.meta.url);
-  const file = fileURLToPath(url);
-  if (!existsSync(file)) throw new Error(`analysis worker ${file} is missing: run "npm run build" first`);
-  return file;
-}
 
 /**
  * Feeds the historian's new readings (filed, in seq order) to the stateful analysis worker and
@@ -57,7 +49,7 @@ export function startAnomalyScheduler(deps: {
 }): AnomalyScheduler {
   const opts = { ...DEFAULT_SCHEDULER, ...deps.options };
   const log = deps.log.child({ component: 'analysis' });
-  const worker = new Worker(workerFile());
+  const worker = new Worker(builtWorkerFile(import.meta.url, 'stateful-worker.js', 'analysis worker'));
   const remote = Comlink.wrap<StatefulAnalysisApi>(nodeEndpoint(worker));
   const next = deps.readDb.prepare<[number, number], { seq: number; name: string; ts: number; value: number; quality: number }>(
     'SELECT r.seq, s.name, r.ts, r.value, r.quality FROM readings r JOIN sensors s ON s.id = r.sensor_id WHERE r.seq > ? ORDER BY r.seq LIMIT ?',

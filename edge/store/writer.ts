@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { builtWorkerFile } from '../../shared/worker-file.js';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
@@ -55,22 +54,13 @@ export interface StoreWriter {
   close(): Promise<void>;
 }
 
-/** Same rule as the analysis worker: built JavaScript, from dist/ when this file runs as TypeScript. */
-function workerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  const url = here.endsWith('.ts') ? new URL('../../dist/edge/store/writer-worker.js', import.meta.url) : new URL('./writer-worker.js', import.meta.url);
-  const file = fileURLToPath(url);
-  if (!existsSync(file)) throw new Error(`store writer ${file} is missing: run "npm run build" first`);
-  return file;
-}
-
 /**
  * Starts the writer thread; resolves once the historian is open and migrated (a bad file or a
  * failed migration rejects here, at start). If the thread dies, every call under way and every
  * later call rejects with the reason, so a source retries and never acknowledges unwritten data.
  */
 export async function startStoreWriter(opts: WriterOptions): Promise<StoreWriter> {
-  const worker = new Worker(workerFile(), { workerData: opts });
+  const worker = new Worker(builtWorkerFile(import.meta.url, 'writer-worker.js', 'store writer'), { workerData: opts });
   let dead: Error | null = null;
   let rejectDead: (err: Error) => void = () => {};
   const died = new Promise<never>((_, reject) => (rejectDead = reject));
