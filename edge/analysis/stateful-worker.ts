@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { createStreamDetector, DEFAULT_DETECTOR, type StreamDetector } from './detectors/stream.js';
+import { AGENT_DETECTOR, createStreamDetector, type StreamDetector } from './detectors/stream.js';
 import { createIncidentTracker, type IncidentTracker, type IncidentUpdate } from './incidents.js';
 
 /**
@@ -15,11 +15,6 @@ export interface SensorBatch {
   values: number[];
 }
 
-// In the agent the tracker's hysteresis decides when an incident ends: the detector's rest period
-// (tuned for NAB's scoring, which counts only the first detection) would silence a persisting
-// fault, and without clipping the models learn a sustained fault as normal within a minute, so
-// one hot spell became two incidents (its rise and its fall; test/analysis-alarms.test.ts).
-const OPTIONS = { ...DEFAULT_DETECTOR, restPeriod: 0, clipAt: 3 };
 const detectors = new Map<string, StreamDetector>();
 const trackers = new Map<string, IncidentTracker>();
 const lastTs = new Map<string, number>();
@@ -32,7 +27,7 @@ const api = {
       let d = detectors.get(b.sensor);
       let t = trackers.get(b.sensor);
       if (!d || !t) {
-        d = createStreamDetector(OPTIONS);
+        d = createStreamDetector(AGENT_DETECTOR);
         t = createIncidentTracker(b.sensor);
         detectors.set(b.sensor, d);
         trackers.set(b.sensor, t);

@@ -55,6 +55,15 @@ export const DEFAULT_DETECTOR: DetectorOptions = {
   clipAt: 0,
 };
 
+/**
+ * As the agent runs it (edge/analysis/stateful-worker.ts): the incident tracker's hysteresis
+ * decides when an incident ends, so no rest period (tuned for NAB's scoring, which counts only the
+ * first detection; it would silence a persisting fault), and residuals clipped at 3 deviations,
+ * else the models learn a sustained fault as normal within a minute and one hot spell becomes
+ * two incidents, its rise and its fall (test/analysis-alarms.test.ts).
+ */
+export const AGENT_DETECTOR: DetectorOptions = { ...DEFAULT_DETECTOR, restPeriod: 0, clipAt: 3 };
+
 export interface Score {
   /** 0..1 */
   score: number;

@@ -33,6 +33,7 @@ export async function evalNab(opts: { data: string; labels: string; out: string 
       '',
       ...r.results.map((x) => `${x.profile}: threshold ${x.threshold}, raw ${x.raw.toFixed(4)}, detections in windows ${x.tp}, outside ${x.fp}`),
       `detector cost: ${r.microsPerReading.toFixed(2)} µs per reading (one thread)`,
+      `as the agent alarms (raise at 0.8, clear under 0.5): ${r.alarms.windowsAlarmed} of ${r.alarms.windows} windows alarmed (recall ${r.alarms.windows ? ((100 * r.alarms.windowsAlarmed) / r.alarms.windows).toFixed(1) : '-'} %), ${r.alarms.falseAlarms} alarms outside them = ${(r.alarms.falseAlarms / Math.max(r.alarms.assetDays, 1e-9)).toFixed(2)} per asset-day (${r.alarms.assetDays.toFixed(1)} asset-days)`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
     return 0;

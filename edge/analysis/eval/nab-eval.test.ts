@@ -47,6 +47,9 @@ describe('millwright eval nab', () => {
     expect(rows[0]![0]).toBe(stamp(T0));
     // The level shift at row 1500 is found, inside its window: a positive score in every profile.
     for (const p of r.results) expect(p.score).toBeGreaterThan(0);
+    // As the agent would alarm: the shift raises one alarm inside its window, the calm file none.
+    expect(r.alarms).toMatchObject({ windowsAlarmed: 1, windows: 1, falseAlarms: 0 });
+    expect(r.alarms.assetDays).toBeCloseTo((1999 * 300_000) / 86_400_000, 6);
   });
 
   it('names the file and the line of a bad row, and a data file the labels do not mention', () => {
