@@ -32,6 +32,11 @@ export interface DetectorOptions {
   sequenceWeight: number;
   /** likelihood: the short average of surprise against its long run (HTM); raw: the surprise itself. */
   output: 'likelihood' | 'raw';
+  /**
+   * auto: a signal that has only risen over the warm-up (an energy or part counter) is scored by
+   * its increase per reading, not its level, which a counter leaves behind for good. off: level.
+   */
+  counters: 'auto' | 'off';
   /** Residuals beyond this many deviations update the models as if they were this far: an
    * anomaly does not teach the model that it is normal within a few readings. 0: off. */
   clipAt: number;
@@ -53,6 +58,7 @@ export const DEFAULT_DETECTOR: DetectorOptions = {
   sequenceWeight: 0,
   output: 'raw',
   clipAt: 0,
+  counters: 'off',
 };
 
 /**
@@ -62,7 +68,7 @@ export const DEFAULT_DETECTOR: DetectorOptions = {
  * else the models learn a sustained fault as normal within a minute and one hot spell becomes
  * two incidents, its rise and its fall (test/analysis-alarms.test.ts).
  */
-export const AGENT_DETECTOR: DetectorOptions = { ...DEFAULT_DETECTOR, restPeriod: 0, clipAt: 3 };
+export const AGENT_DETECTOR: DetectorOptions = { ...DEFAULT_DETECTOR, restPeriod: 0, clipAt: 3, counters: 'auto' };
 
 export interface Score {
   /** 0..1 */
@@ -87,6 +93,44 @@ export function normalTail(z: number): number {
 }
 
 export function createStreamDetector(opts: DetectorOptions = DEFAULT_DETECTOR): StreamDetector {
+  if (opts.counters === 'auto') return counterAware(opts);
+  return createSignalDetector(opts);
+}
+
+/**
+ * Two detectors side by side until the warm-up is over, one on the value and one on its increase
+ * per reading; then the signal is a counter if it never fell (a reset to a lower value, the
+ * counter rolling over, does not count as falling) and rose at all, and that one's scores are used.
+ */
+function counterAware(opts: DetectorOptions): StreamDetector {
+  const inner = { ...opts, counters: 'off' as const };
+  const level = createSignalDetector(inner);
+  const rate = createSignalDetector(inner);
+  let n = 0;
+  let prev: number | undefined;
+  let fell = false;
+  let rose = false;
+  let mode: 'deciding' | 'level' | 'counter' = 'deciding';
+  return {
+    update(value) {
+      n++;
+      const step = prev === undefined ? 0 : value - prev;
+      // A drop to near zero is a reset; any other drop means this is not a counter.
+      if (prev !== undefined && step < 0 && !(value <= Math.abs(prev) * 0.05)) fell = true;
+      if (step > 0) rose = true;
+      prev = value;
+      const increase = step < 0 ? value : step;
+      if (mode === 'deciding' && n > opts.warmup) mode = !fell && rose ? 'counter' : 'level';
+      if (mode === 'level') return level.update(value);
+      if (mode === 'counter') return rate.update(increase);
+      const l = level.update(value);
+      rate.update(increase);
+      return l;
+    },
+  };
+}
+
+function createSignalDetector(opts: DetectorOptions): StreamDetector {
   let n = 0;
   let mean = 0;
   let variance = 0;
