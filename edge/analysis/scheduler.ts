@@ -11,13 +11,14 @@ import type { SensorBatch, StatefulAnalysisApi } from './stateful-worker.js';
 export interface AnomalySchedulerOptions {
   /** How often new readings are scored. */
   intervalMs: number;
-  /** Readings per run at most (the rest wait for the next run). */
+  /** Readings per step: a step's read holds the event loop (~1 µs a row), so steps stay small
+   * and a run takes as many as it needs, yielding between them. */
   batchReadings: number;
   /** At start, the detectors warm up on this many of the latest readings. */
   warmupReadings: number;
 }
 
-export const DEFAULT_SCHEDULER: AnomalySchedulerOptions = { intervalMs: 5000, batchReadings: 50_000, warmupReadings: 100_000 };
+export const DEFAULT_SCHEDULER: AnomalySchedulerOptions = { intervalMs: 5000, batchReadings: 5000, warmupReadings: 100_000 };
 
 export interface AnomalySchedulerStatus {
   /** The last reading seq scored. */
@@ -29,7 +30,7 @@ export interface AnomalySchedulerStatus {
 }
 
 export interface AnomalyScheduler {
-  /** Scores what is new now (the timer does it every intervalMs). */
+  /** Scores the next step of new readings (at most batchReadings); the timer runs steps every intervalMs until caught up. */
   runOnce(): Promise<number>;
   status(): AnomalySchedulerStatus;
   stop(): Promise<void>;
@@ -100,7 +101,17 @@ export function startAnomalyScheduler(deps: {
       .finally(() => (running = undefined));
     return running;
   };
-  const timer = setInterval(() => void runOnce(), opts.intervalMs);
+  let draining = false;
+  const drain = async () => {
+    if (draining) return;
+    draining = true;
+    try {
+      while (!stopped && (await runOnce()) === opts.batchReadings) await new Promise((r) => setImmediate(r));
+    } finally {
+      draining = false;
+    }
+  };
+  const timer = setInterval(() => void drain(), opts.intervalMs);
   timer.unref();
 
   return {
