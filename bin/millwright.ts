@@ -132,9 +132,21 @@ evalCommand
   .description('Train the remaining-life model on C-MAPSS train data and score it on the test units (RMSE, PHM08 score).')
   .option('--subset <name>', 'FD001, FD002, FD003, FD004 or all', 'all')
   .option('--data <dir>', 'the C-MAPSS files (train_FD00x.txt.gz, test_, RUL_)', '../shared/datasets/cmapss')
-  .action(async (o: { subset: string; data: string }) => {
+  .option('--model <file>', 'evaluate this model file (from "millwright train") instead of training one')
+  .action(async (o: { subset: string; data: string; model?: string }) => {
     const { evalCmapssCommand } = await import('../edge/analysis/eval/cmapss-eval.js');
     process.exitCode = await evalCmapssCommand(o);
+  });
+
+program
+  .command('train')
+  .description('Train the remaining-life model on run-to-failure histories (C-MAPSS layout) and write a versioned model file.')
+  .requiredOption('--subset <name>', 'FD001, FD002, FD003 or FD004 (the train_ file to learn from)')
+  .requiredOption('--out <file>', 'model file to write (publish it with "millwright cloud model publish")')
+  .option('--data <dir>', 'the C-MAPSS files', '../shared/datasets/cmapss')
+  .action(async (o: { subset: string; out: string; data: string }) => {
+    const { trainCommand } = await import('../edge/analysis/eval/cmapss-eval.js');
+    process.exitCode = await trainCommand(o);
   });
 
 const sim = program

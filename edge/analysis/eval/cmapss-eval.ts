@@ -1,4 +1,5 @@
-import { predictRemainingLife, trainHealthModel } from '../rul/health-model.js';
+import { predictRemainingLife, trainHealthModel, type HealthModel } from '../rul/health-model.js';
+import { MODEL_FORMAT, readModelFile, writeModelFile } from '../rul/model-file.js';
 import { phm08Score, readCmapss, rmse, SUBSETS, type Subset } from './cmapss-data.js';
 
 export interface CmapssResult {
@@ -16,11 +17,11 @@ export interface CmapssResult {
  * The standard protocol (../shared/datasets/README.md): train on `train_*` only with the target
  * capped at 125, predict each test unit at its last cycle, compare with `RUL_*` (uncapped).
  */
-export function evalCmapss(dir: string, subset: Subset, onProgress?: (line: string) => void): CmapssResult {
+export function evalCmapss(dir: string, subset: Subset, onProgress?: (line: string) => void, given?: HealthModel): CmapssResult {
   const d = readCmapss(dir, subset);
   const t0 = performance.now();
-  const model = trainHealthModel(d.train, {}, (epoch, of) => onProgress?.(`${subset}: training ${epoch}/${of}`));
-  const trainSeconds = (performance.now() - t0) / 1000;
+  const model = given ?? trainHealthModel(d.train, {}, (epoch, of) => onProgress?.(`${subset}: training ${epoch}/${of}`));
+  const trainSeconds = given ? 0 : (performance.now() - t0) / 1000;
   const t1 = performance.now();
   const predicted = d.test.map((u) => predictRemainingLife(model, u.rows));
   const msPerUnit = (performance.now() - t1) / d.test.length;
@@ -42,11 +43,37 @@ const PUBLISHED: Record<Subset, string> = {
   FD004: 'LSTM 28.17, DCNN 23.31, STAR 15.87',
 };
 
-/** `millwright eval cmapss [--subset FD001|…|all] [--data DIR]`. */
-export async function evalCmapssCommand(opts: { data: string; subset: string }): Promise<number> {
+/** `millwright train --subset FD00x --out FILE [--data DIR]`: trains on train_* only and writes the model file. */
+export async function trainCommand(opts: { data: string; subset: string; out: string }): Promise<number> {
+  let subset: Subset;
+  try {
+    const s = parseSubsets(opts.subset);
+    if (s.length !== 1) throw new Error(`--subset ${opts.subset}: one subset per model`);
+    subset = s[0]!;
+    const d = readCmapss(opts.data, subset);
+    const t0 = performance.now();
+    const model = trainHealthModel(d.train, {}, (epoch, of) => process.stderr.write(`\r${subset}: training ${epoch}/${of}`.padEnd(40)));
+    process.stderr.write('\n');
+    const cycles = d.train.reduce((n, u) => n + u.rows.length, 0);
+    writeModelFile(opts.out, { format: MODEL_FORMAT, trainedAt: new Date().toISOString(), trainedOn: { source: `C-MAPSS train_${subset}`, units: d.train.length, cycles }, model });
+    process.stdout.write(`${MODEL_FORMAT} trained on ${d.train.length} units (${cycles} cycles) of ${subset} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${opts.out}\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
+}
+
+/** `millwright eval cmapss [--subset FD001|…|all] [--data DIR] [--model FILE]`. */
+export async function evalCmapssCommand(opts: { data: string; subset: string; model?: string }): Promise<number> {
   let subsets: Subset[];
+  let given: HealthModel | undefined;
   try {
     subsets = parseSubsets(opts.subset);
+    if (opts.model) {
+      given = readModelFile(opts.model).model;
+      if (subsets.length !== 1) throw new Error('--model: evaluate one --subset, the one it was trained for');
+    }
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     return 2;
@@ -55,14 +82,14 @@ export async function evalCmapssCommand(opts: { data: string; subset: string }):
   for (const subset of subsets) {
     let r: CmapssResult;
     try {
-      r = evalCmapss(opts.data, subset, (line) => process.stderr.write(`\r${line}`.padEnd(60)));
+      r = evalCmapss(opts.data, subset, (line) => process.stderr.write(`\r${line}`.padEnd(60)), given);
     } catch (err) {
       process.stderr.write(`\n${(err as Error).message}\n`);
       return 2;
     }
     process.stderr.write('\n');
     lines.push(
-      `${subset}: RMSE ${r.rmse.toFixed(2)}, PHM08 score ${r.score.toFixed(0)} (${r.testUnits} test units, trained on ${r.trainUnits} in ${r.trainSeconds.toFixed(1)} s, ${r.msPerUnit.toFixed(2)} ms per unit) — published: ${PUBLISHED[subset]}`,
+      `${subset}: RMSE ${r.rmse.toFixed(2)}, PHM08 score ${r.score.toFixed(0)} (${r.testUnits} test units, ${given ? `model ${opts.model}` : `trained on ${r.trainUnits} in ${r.trainSeconds.toFixed(1)} s`}, ${r.msPerUnit.toFixed(2)} ms per unit) — published: ${PUBLISHED[subset]}`,
     );
     process.stdout.write(lines[lines.length - 1] + '\n');
   }
