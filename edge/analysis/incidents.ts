@@ -35,7 +35,6 @@ export interface IncidentTracker {
 const CAUSE_TEXT: Record<Score['cause'], string> = {
   level: 'moved away from its recent level',
   step: 'jumped from one reading to the next',
-  sequence: 'broke its usual pattern',
 };
 
 export function createIncidentTracker(subject: string, opts: IncidentOptions = DEFAULT_INCIDENTS): IncidentTracker {

@@ -113,7 +113,7 @@ export function readingsLane(outbox: SyncOutbox, ctx: LaneContext): Lane {
         firstSeq,
         lastSeq,
         ...(evicted.length > 0 ? { evicted } : {}),
-        ...backlog(outbox.state()),
+        ...backlog(s0),
         series: encodeSeries(rows),
       };
       return { batch, records: rows.length, full: rows.length === limit || seal !== undefined };
